@@ -1,0 +1,1 @@
+"""Selfie → faces → emotion → music mood → song. No Telegram imports live here."""
