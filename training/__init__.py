@@ -1,0 +1,1 @@
+"""Reproducible training and build commands (need the `train` extra: pandas, scikit-learn)."""
