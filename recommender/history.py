@@ -1,0 +1,183 @@
+"""Per-user history of served songs and per-user settings, in SQLite through aiosqlite.
+
+Safety choices, each for a reason:
+- WAL journal + synchronous=FULL: a song is committed durably *before* the reply that shows
+  it is sent, so a crash (even kill -9 or power loss) never forgets a song the user saw.
+- Every write is one explicit transaction, serialised by an asyncio lock because one
+  aiosqlite connection is shared by concurrent handlers (their statements would interleave).
+- The schema version lives in `PRAGMA user_version`; MIGRATIONS upgrade old files in place.
+- History is bounded per user (oldest rows dropped) so a heavy user cannot grow the file
+  without limit.
+Only Telegram user ids, track ids, moods and timestamps are stored; never images.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiosqlite
+
+from .selection import Pick, Served
+
+DEFAULT_MAX_PER_USER = 2000
+
+# Index i upgrades a database from version i to i + 1. Append only; never edit a shipped step.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE served (
+               id        INTEGER PRIMARY KEY AUTOINCREMENT,
+               user_id   INTEGER NOT NULL,
+               mood      TEXT    NOT NULL,
+               track_id  TEXT    NOT NULL,
+               served_at REAL    NOT NULL
+           )""",
+        "CREATE INDEX served_by_user ON served (user_id, mood, id)",
+    ),
+    (
+        # v2: cycles (a mood's songs served once each = one cycle) and per-user settings.
+        "ALTER TABLE served ADD COLUMN cycle INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE user_settings (
+               user_id    INTEGER PRIMARY KEY,
+               lift       INTEGER NOT NULL DEFAULT 0,
+               updated_at REAL    NOT NULL
+           )""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer version of the bot; refuse rather than corrupt it."""
+
+
+class HistoryStore:
+    def __init__(self, conn: aiosqlite.Connection, *, max_per_user: int) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.max_per_user = max_per_user
+
+    @classmethod
+    async def open(cls, path: Path | str, *, max_per_user: int = DEFAULT_MAX_PER_USER) -> HistoryStore:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; we open them explicitly.
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, max_per_user=max_per_user)
+            await store._migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """One write transaction, exclusive among this store's users; rolled back on error."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def _migrate(self) -> None:
+        async with self._transaction():
+            version = await self._scalar("PRAGMA user_version")
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"database schema v{version} is newer than this bot's v{SCHEMA_VERSION}")
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    await self._conn.execute(statement)
+            await self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    async def _scalar(self, sql: str, params: tuple = ()) -> int:
+        async with self._conn.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def schema_version(self) -> int:
+        return await self._scalar("PRAGMA user_version")
+
+    async def journal_mode(self) -> str:
+        async with self._conn.execute("PRAGMA journal_mode") as cur:
+            row = await cur.fetchone()
+        return str(row[0])
+
+    async def _served(self, user_id: int, mood: str | None) -> list[Served]:
+        if mood is None:
+            sql, params = "SELECT track_id, cycle FROM served WHERE user_id = ? ORDER BY id", (user_id,)
+        else:
+            sql = "SELECT track_id, cycle FROM served WHERE user_id = ? AND mood = ? ORDER BY id"
+            params = (user_id, mood)
+        async with self._conn.execute(sql, params) as cur:
+            return [Served(track_id=r[0], cycle=int(r[1])) for r in await cur.fetchall()]
+
+    async def served(self, user_id: int, mood: str | None = None) -> list[Served]:
+        """The user's history (optionally one mood's), oldest first."""
+        async with self._lock:
+            return await self._served(user_id, mood)
+
+    async def count(self, user_id: int) -> int:
+        async with self._lock:
+            return await self._scalar("SELECT COUNT(*) FROM served WHERE user_id = ?", (user_id,))
+
+    async def serve_next(self, user_id: int, mood: str,
+                         choose: Callable[[list[Served]], Pick | None]) -> Pick | None:
+        """Choose the next song from the user's history and record it, atomically.
+
+        The row is committed before this returns, i.e. before the caller shows the song.
+        """
+        async with self._transaction():
+            pick = choose(await self._served(user_id, mood))
+            if pick is not None:
+                await self._insert(user_id, mood, pick.song.track_id, pick.cycle)
+        return pick
+
+    async def record(self, user_id: int, mood: str, track_id: str, cycle: int = 0) -> None:
+        async with self._transaction():
+            await self._insert(user_id, mood, track_id, cycle)
+
+    async def _insert(self, user_id: int, mood: str, track_id: str, cycle: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO served (user_id, mood, track_id, cycle, served_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, mood, track_id, cycle, time.time()))
+        # Keep only the newest max_per_user rows of this user.
+        await self._conn.execute(
+            """DELETE FROM served WHERE user_id = ? AND id <= (
+                   SELECT id FROM served WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
+            (user_id, user_id, self.max_per_user))
+
+    async def forget(self, user_id: int) -> int:
+        """Delete everything stored about the user; returns how many songs were forgotten."""
+        async with self._transaction():
+            cur = await self._conn.execute("DELETE FROM served WHERE user_id = ?", (user_id,))
+            deleted = cur.rowcount
+            await self._conn.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+        return max(deleted, 0)
+
+    async def get_lift(self, user_id: int) -> bool:
+        async with self._lock:
+            return bool(await self._scalar("SELECT lift FROM user_settings WHERE user_id = ?", (user_id,)))
+
+    async def set_lift(self, user_id: int, on: bool) -> None:
+        async with self._transaction():
+            await self._conn.execute(
+                """INSERT INTO user_settings (user_id, lift, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(user_id) DO UPDATE SET lift = excluded.lift,
+                                                      updated_at = excluded.updated_at""",
+                (user_id, int(on), time.time()))

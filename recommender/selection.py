@@ -1,0 +1,61 @@
+"""Which song to serve next: pure logic, no I/O.
+
+Rule: a user never gets a song of a mood twice until every song of that mood has been
+served once ("a cycle"). When the mood is exhausted the user is told, a new cycle starts,
+and the new cycle replays songs oldest-served first, so the longest-unheard songs come back
+before the recent ones.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .types import Song
+
+
+@dataclass(frozen=True)
+class Served:
+    """One past serving of a song to a user, as stored in the history (oldest first)."""
+
+    track_id: str
+    cycle: int
+
+
+@dataclass(frozen=True)
+class Pick:
+    song: Song
+    cycle: int
+    restarted: bool  # True when this pick opened a new cycle (the mood was exhausted)
+
+
+def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Pick | None:
+    """The next song from `order` (the catalog's order of one mood for this user).
+
+    `served` is the user's history, oldest first; entries for songs not in `order`
+    (other moods, songs since removed from the catalog) are ignored. Returns None only
+    when `order` is empty.
+    """
+    if not order:
+        return None
+    ids = {song.track_id for song in order}
+    relevant = [s for s in served if s.track_id in ids]
+    cycle = max((s.cycle for s in relevant), default=0)
+    in_cycle = {s.track_id for s in relevant if s.cycle == cycle}
+    restarted = len(in_cycle) >= len(ids)
+    if restarted:
+        cycle += 1
+        in_cycle = set()
+    # When a song was last served; never-served songs rank first, in catalog order.
+    last_seen = {s.track_id: i for i, s in enumerate(relevant)}
+    candidates = [(last_seen.get(song.track_id, -1), pos, song)
+                  for pos, song in enumerate(order) if song.track_id not in in_cycle]
+    _, _, song = min(candidates, key=lambda c: (c[0], c[1]))
+    return Pick(song=song, cycle=cycle, restarted=restarted)
+
+
+def remaining(order: Sequence[Song], served: Sequence[Served]) -> int:
+    """How many songs of this mood the user has not heard in the current cycle."""
+    ids = {song.track_id for song in order}
+    relevant = [s for s in served if s.track_id in ids]
+    cycle = max((s.cycle for s in relevant), default=0)
+    return len(ids - {s.track_id for s in relevant if s.cycle == cycle})

@@ -1,0 +1,136 @@
+"""The per-user history store: durability settings, migrations, bounds, forget."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from recommender.history import MIGRATIONS, SCHEMA_VERSION, HistoryStore, SchemaTooNew
+from recommender.selection import Served, pick_next
+from recommender.types import Song
+
+ORDER = [Song(track_id=f"t{i}", name=f"S{i}", artist="A", mood="happy") for i in range(5)]
+
+
+async def serve(store: HistoryStore, user: int, mood: str = "happy") -> str:
+    pick = await store.serve_next(user, mood, lambda served: pick_next(ORDER, served))
+    assert pick is not None
+    return pick.song.track_id
+
+
+async def test_wal_and_schema_version(tmp_path):
+    store = await HistoryStore.open(tmp_path / "h.sqlite3")
+    try:
+        assert await store.journal_mode() == "wal"
+        assert await store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
+    finally:
+        await store.close()
+
+
+async def test_history_survives_reopen_and_is_per_user(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    store = await HistoryStore.open(path)
+    first = [await serve(store, 1) for _ in range(3)]
+    assert await serve(store, 2) == "t0"  # another user starts fresh
+    await store.close()
+
+    store = await HistoryStore.open(path)
+    try:
+        assert [s.track_id for s in await store.served(1)] == first
+        assert await serve(store, 1) not in first
+    finally:
+        await store.close()
+
+
+async def test_committed_before_return_visible_to_another_connection(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    store = await HistoryStore.open(path)
+    try:
+        track = await serve(store, 7)
+        # A separate connection (as after a crash and restart) already sees the row.
+        with sqlite3.connect(path) as other:
+            rows = other.execute("SELECT track_id FROM served WHERE user_id = 7").fetchall()
+        assert rows == [(track,)]
+    finally:
+        await store.close()
+
+
+async def test_failed_choice_rolls_back(tmp_path):
+    store = await HistoryStore.open(tmp_path / "h.sqlite3")
+    try:
+        def boom(served: list[Served]):
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await store.serve_next(1, "happy", boom)
+        assert await store.count(1) == 0
+        assert await serve(store, 1) == "t0"  # the store is still usable
+    finally:
+        await store.close()
+
+
+async def test_history_is_bounded_per_user(tmp_path):
+    store = await HistoryStore.open(tmp_path / "h.sqlite3", max_per_user=3)
+    try:
+        for i in range(5):
+            await store.record(1, "happy", f"x{i}")
+        await store.record(2, "happy", "y0")
+        assert [s.track_id for s in await store.served(1)] == ["x2", "x3", "x4"]
+        assert await store.count(2) == 1
+    finally:
+        await store.close()
+
+
+async def test_forget_deletes_history_and_settings(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    store = await HistoryStore.open(path)
+    try:
+        for _ in range(3):
+            await serve(store, 1)
+        await serve(store, 2)
+        await store.set_lift(1, True)
+        assert await store.forget(1) == 3
+        assert await store.count(1) == 0 and not await store.get_lift(1)
+        assert await store.count(2) == 1
+        assert await store.forget(1) == 0
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT COUNT(*) FROM served WHERE user_id = 1").fetchone() == (0,)
+
+
+async def test_lift_setting_round_trip(tmp_path):
+    store = await HistoryStore.open(tmp_path / "h.sqlite3")
+    try:
+        assert not await store.get_lift(5)
+        await store.set_lift(5, True)
+        assert await store.get_lift(5)
+        await store.set_lift(5, False)
+        assert not await store.get_lift(5)
+    finally:
+        await store.close()
+
+
+async def test_migrates_a_version_1_file_keeping_rows(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        for statement in MIGRATIONS[0]:
+            old.execute(statement)
+        old.execute("INSERT INTO served (user_id, mood, track_id, served_at) VALUES (1, 'happy', 't0', 0)")
+        old.execute("PRAGMA user_version = 1")
+    store = await HistoryStore.open(path)
+    try:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert await store.served(1) == [Served("t0", 0)]
+        assert await serve(store, 1) == "t1"
+        await store.set_lift(1, True)  # the v2 table exists
+    finally:
+        await store.close()
+
+
+async def test_refuses_a_newer_schema(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaTooNew):
+        await HistoryStore.open(path)

@@ -1,0 +1,68 @@
+"""The 'next unseen song' rule, on plain values."""
+from __future__ import annotations
+
+from recommender.selection import Served, pick_next, remaining
+from recommender.types import Song
+
+
+def songs(n: int, mood: str = "happy") -> list[Song]:
+    return [Song(track_id=f"t{i}", name=f"Song {i}", artist=f"Artist {i}", mood=mood) for i in range(n)]
+
+
+def serve_all(order: list[Song], history: list[Served], times: int) -> list[str]:
+    out = []
+    for _ in range(times):
+        pick = pick_next(order, history)
+        assert pick is not None
+        history.append(Served(pick.song.track_id, pick.cycle))
+        out.append(pick.song.track_id)
+    return out
+
+
+def test_first_pick_follows_catalog_order():
+    pick = pick_next(songs(3), [])
+    assert pick is not None and pick.song.track_id == "t0" and pick.cycle == 0 and not pick.restarted
+
+
+def test_no_repeat_until_exhausted_then_restart_oldest_first():
+    order = songs(4)
+    history: list[Served] = []
+    first_cycle = serve_all(order, history, 4)
+    assert sorted(first_cycle) == ["t0", "t1", "t2", "t3"]
+    assert remaining(order, history) == 0
+    pick = pick_next(order, history)
+    assert pick is not None and pick.restarted and pick.cycle == 1
+    # The new cycle replays the songs oldest-served first, and announces the restart once.
+    history.append(Served(pick.song.track_id, pick.cycle))
+    rest = [pick_next(order, history) for _ in range(1)]
+    assert pick.song.track_id == first_cycle[0]
+    assert rest[0] is not None and not rest[0].restarted
+    second_cycle = [pick.song.track_id] + serve_all(order, history, 3)
+    assert second_cycle == first_cycle
+
+
+def test_oldest_first_uses_the_last_time_a_song_was_served():
+    order = songs(3)
+    # t1 served long ago, t0 and t2 more recently: in the new cycle t1 comes first.
+    history = [Served("t1", 0), Served("t0", 0), Served("t2", 0)]
+    pick = pick_next(order, history)
+    assert pick is not None and pick.song.track_id == "t1" and pick.restarted
+
+
+def test_unknown_or_other_mood_history_is_ignored():
+    order = songs(2)
+    history = [Served("gone", 0), Served("other-mood", 3), Served("t0", 0)]
+    pick = pick_next(order, history)
+    assert pick is not None and pick.song.track_id == "t1" and pick.cycle == 0
+
+
+def test_songs_added_to_catalog_are_served_before_a_restart():
+    history: list[Served] = []
+    serve_all(songs(2), history, 2)
+    grown = songs(3)
+    pick = pick_next(grown, history)
+    assert pick is not None and pick.song.track_id == "t2" and not pick.restarted
+
+
+def test_empty_mood_gives_none():
+    assert pick_next([], [Served("t0", 0)]) is None
