@@ -1,0 +1,84 @@
+"""`python -m bot`: run the Telegram bot until SIGTERM/SIGINT (exit 0).
+
+`python -m bot --check` validates the configuration and loads the models and the catalog,
+then exits: 0 when the bot could start, 2 with one line on stderr when it could not.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from dotenv import find_dotenv, load_dotenv
+
+EXIT_CONFIG = 2
+EXIT_TELEGRAM = 3
+
+
+def _fail(message: str, secrets: tuple[str | None, ...] = ()) -> None:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "<redacted>")
+    print(f"error: {message}", file=sys.stderr)
+
+
+async def _run(config) -> None:
+    from .app import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(config, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="validate configuration, load models and catalog, then exit")
+    args = parser.parse_args(argv)
+
+    load_dotenv(find_dotenv(usecwd=True), override=False)  # real environment wins over .env
+
+    from telegram.error import InvalidToken, NetworkError
+
+    from . import logs
+    from .config import Config, ConfigError
+
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+        return EXIT_CONFIG
+    secrets = (config.token, config.webhook_secret)
+    logs.configure(config.log_level, secrets)
+
+    if args.check:
+        from .app import load_catalog, load_pipeline
+
+        try:
+            catalog = load_catalog(config)
+            load_pipeline()
+        except Exception as exc:  # a missing model or catalog: say which, in one line
+            _fail(f"cannot start: {type(exc).__name__}: {exc}", secrets)
+            return EXIT_CONFIG
+        print(f"ok: config valid; {len(catalog)} songs in {len(catalog.moods)} moods; models loaded; "
+              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database_path}")
+        return 0
+
+    try:
+        asyncio.run(_run(config))
+    except InvalidToken:
+        _fail("Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token from @BotFather again")
+        return EXIT_CONFIG
+    except NetworkError as exc:
+        _fail(f"cannot reach the Telegram Bot API at {config.api_url}: {exc}", secrets)
+        return EXIT_TELEGRAM
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Build the PTB Application and run it (polling or webhook) until asked to stop.
+
+`python -m bot` and the tests go through the same two functions, `build_application` and
+`serve`, so what the tests drive is what users talk to.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from recommender.history import HistoryStore
+
+from . import handlers, texts
+from .config import Config
+from .limits import FloodGate
+from .processing import UserOrderedProcessor
+from .services import KEY, Services, log_key
+
+LOG = logging.getLogger("bot")
+
+
+def build_application(config: Config) -> Application:
+    processor = UserOrderedProcessor(
+        config.max_concurrent_updates,
+        max_pending_per_user=config.max_pending_per_user,
+        flood=FloodGate(config.photos_per_minute),
+        log_key=log_key(config.token),
+    )
+    app = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.api_url)
+        .base_file_url(config.file_url)
+        .concurrent_updates(processor)
+        # Telegram's outgoing limits (30 msg/s overall, 20/min per group), and RetryAfter is
+        # waited out and retried instead of losing the reply.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .connection_pool_size(64)
+        .connect_timeout(10).read_timeout(20).write_timeout(30).pool_timeout(30)
+        .job_queue(None)
+        .build()
+    )
+    handlers.register(app)
+    return app
+
+
+def load_pipeline() -> Any:
+    from recommender.pipeline import Pipeline  # heavy imports (OpenCV, LiteRT) only when serving
+
+    return Pipeline.load()
+
+
+def load_catalog(config: Config) -> Any:
+    from recommender.catalog import Catalog
+
+    return Catalog.load(config.catalog_path)
+
+
+async def start_services(app: Application, config: Config, *, pipeline: Any = None,
+                         catalog: Any = None) -> Services:
+    """Open the history, load + warm the models once, publish the command menu."""
+    loop = asyncio.get_running_loop()
+    executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="analyze")
+    store = await HistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
+    try:
+        if pipeline is None:
+            pipeline = await loop.run_in_executor(executor, load_pipeline)
+        if catalog is None:
+            catalog = await loop.run_in_executor(executor, load_catalog, config)
+    except BaseException:
+        await store.close()
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    services = Services(config=config, pipeline=pipeline, catalog=catalog, store=store,
+                        executor=executor, bot_username=app.bot.username)
+    app.bot_data[KEY] = services
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])
+    return services
+
+
+async def stop_services(app: Application) -> None:
+    services: Services | None = app.bot_data.pop(KEY, None)
+    if services is None:
+        return
+    # Let running analyses finish (their replies are already committed or about to be).
+    await asyncio.get_running_loop().run_in_executor(None, services.executor.shutdown, True)
+    await services.store.close()
+
+
+async def serve(config: Config, stop: asyncio.Event, *, pipeline: Any = None, catalog: Any = None,
+                on_ready: Callable[[Application], None] | None = None) -> None:
+    """Run the bot until `stop` is set, then shut down cleanly.
+
+    Raises telegram.error.InvalidToken if Telegram rejects the token (checked first, before
+    the models are loaded) and NetworkError if the Bot API cannot be reached.
+    """
+    app = build_application(config)
+    async with app:  # initialize() calls getMe: a rejected token fails here
+        await start_services(app, config, pipeline=pipeline, catalog=catalog)
+        assert app.updater is not None
+        try:
+            await app.start()
+            if config.webhook_mode:
+                await app.updater.start_webhook(
+                    listen=config.webhook_listen, port=config.port, url_path=config.webhook_path,
+                    webhook_url=config.webhook_url, secret_token=config.webhook_secret,
+                    allowed_updates=Update.ALL_TYPES)
+                LOG.info("webhook server listening on %s:%d/%s", config.webhook_listen, config.port,
+                         config.webhook_path)
+            else:
+                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                LOG.info("polling for updates")
+            LOG.info("bot @%s ready", app.bot.username)
+            if on_ready is not None:
+                on_ready(app)
+            await stop.wait()
+            LOG.info("stopping")
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()  # waits for the updates being processed
+            await stop_services(app)

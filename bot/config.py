@@ -1,0 +1,117 @@
+"""All of the bot's configuration, read from the environment (and an optional .env) in one place."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from recommender.paths import CATALOG_PATH, PROJECT_ROOT
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"
+DEFAULT_DATABASE_PATH = PROJECT_ROOT / "var" / "mood.sqlite3"
+
+# "123456789:AA..." — what @BotFather hands out. Checked only for shape, so a typo (a quote,
+# a space, the bot's name instead of its token) fails at once rather than as a network error.
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; the message is one line a person can act on."""
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str = field(repr=False)  # never in repr: repr ends up in logs and tracebacks
+    api_url: str = DEFAULT_API_URL
+    file_url: str = DEFAULT_FILE_URL
+    database_path: Path = DEFAULT_DATABASE_PATH
+    catalog_path: Path = CATALOG_PATH
+    log_level: str = "INFO"
+    spotify_client_id: str | None = None
+    spotify_client_secret: str | None = field(default=None, repr=False)
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "0.0.0.0"
+    port: int = 8080
+    # Limits (issue 6): bounded work, bounded downloads, bounded history.
+    workers: int = 2  # threads running decode + detection + inference
+    max_concurrent_updates: int = 64
+    photos_per_minute: int = 10
+    max_pending_per_user: int = 20
+    max_download_bytes: int = 10 * 1024 * 1024
+    max_history_per_user: int = 2000
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path part of WEBHOOK_URL, which the local webhook server listens on."""
+        return urlsplit(self.webhook_url or "").path.strip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def get_int(name: str, default: int, minimum: int = 1) -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+            if value < minimum:
+                raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+            return value
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put "
+                              "its token in the environment or in .env")
+        if not _TOKEN_SHAPE.match(token):
+            raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token "
+                              "(expected digits, a colon, then letters, e.g. 123456:ABC-DEF...)")
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in _LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
+        webhook_url = get("WEBHOOK_URL")
+        webhook_secret = get("WEBHOOK_SECRET")
+        if webhook_url:
+            if urlsplit(webhook_url).scheme != "https":
+                raise ConfigError("WEBHOOK_URL must be an https:// URL (Telegram only calls https)")
+            if not webhook_secret:
+                raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL, so that only "
+                                  "Telegram can post updates to the bot")
+        if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+            raise ConfigError("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 chars)")
+        return cls(
+            token=token,
+            api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
+            file_url=get("TELEGRAM_FILE_URL") or DEFAULT_FILE_URL,
+            database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH),
+            catalog_path=Path(get("CATALOG_PATH") or CATALOG_PATH),
+            log_level=log_level,
+            spotify_client_id=get("SPOTIPY_CLIENT_ID"),
+            spotify_client_secret=get("SPOTIPY_CLIENT_SECRET"),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+            port=get_int("PORT", 8080),
+            workers=get_int("WORKERS", 2),
+            max_concurrent_updates=get_int("MAX_CONCURRENT_UPDATES", 64),
+            photos_per_minute=get_int("PHOTOS_PER_MINUTE", 10),
+            max_pending_per_user=get_int("MAX_PENDING_PER_USER", 20),
+            max_download_bytes=get_int("MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024),
+            max_history_per_user=get_int("MAX_HISTORY_PER_USER", 2000),
+        )

@@ -1,0 +1,124 @@
+"""Everything the bot says, in one place (HTML parse mode: dynamic parts are escaped here)."""
+from __future__ import annotations
+
+from html import escape
+
+from recommender.mood import EMOTION_TO_MOOD
+from recommender.types import EMOTIONS, MOODS, Song
+
+EMOJI = {
+    "angry": "😠", "disgust": "🤢", "fear": "😨", "happy": "😄",
+    "sad": "😢", "surprise": "😲", "neutral": "😐",
+}
+MOOD_EMOJI = {"calm": "🌊", "happy": "☀️", "energetic": "⚡", "sad": "🌧"}
+MOOD_BLURB = {
+    "calm": "slow, soft songs to settle down",
+    "happy": "bright, upbeat songs",
+    "energetic": "loud, fast songs to match a jolt",
+    "sad": "gentle, melancholic songs that keep you company",
+}
+
+COMMANDS = (
+    ("start", "What this bot does"),
+    ("help", "Moods, privacy and commands"),
+    ("lift", "Turn mood-lifting songs on or off"),
+    ("forget", "Delete the songs I remember serving you"),
+)
+
+START = (
+    "Hi! 👋 Send me a selfie and I'll guess how you feel and pick a song for that mood.\n\n"
+    "📸 Just send a photo of your face (a normal photo, or an image file).\n"
+    "🎵 Tap <b>More</b> under a song for another one — I won't repeat myself.\n\n"
+    "/help explains how it works and what I keep."
+)
+
+HINT = "Send me a selfie 📸 and I'll pick a song for your mood. /help for more."
+
+GROUP_HINT = (
+    "I work best in a private chat: open a chat with me and send a selfie. "
+    "In groups I only look at photos whose caption mentions me."
+)
+
+
+def help_text(bot_username: str | None = None) -> str:
+    mapping = "\n".join(
+        f"{EMOJI[e]} {e} → {MOOD_EMOJI[EMOTION_TO_MOOD[e]]} {EMOTION_TO_MOOD[e]}" for e in EMOTIONS)
+    moods = "\n".join(f"{MOOD_EMOJI[m]} <b>{m}</b>: {MOOD_BLURB[m]}" for m in MOODS)
+    commands = "\n".join(f"/{name} — {text}" for name, text in COMMANDS)
+    mention = f"@{escape(bot_username)}" if bot_username else "me"
+    return (
+        "<b>How it works</b>\n"
+        "I find the faces in your photo, read the emotion of the largest one "
+        "(one of 7: angry, disgust, fear, happy, sad, surprise, neutral) and map it to a music mood:\n"
+        f"{mapping}\n\n<b>Moods</b>\n{moods}\n\n"
+        "<b>Privacy</b>\n"
+        "Photos are processed in memory and never stored. The only thing I keep is which songs "
+        "I served you (so I don't repeat them) and whether /lift is on. /forget deletes it all.\n\n"
+        f"<b>Groups</b>\nIn a group, add a caption that mentions {mention} to a photo.\n\n"
+        f"<b>Commands</b>\n{commands}"
+    )
+
+
+def percent(confidence: float) -> str:
+    return f"{round(confidence * 100)}%"
+
+
+def song_lines(song: Song) -> str:
+    return f"🎵 <b>{escape(song.name)}</b> — {escape(song.artist)}\n{escape(song.url)}"
+
+
+def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, song: Song | None,
+                   restarted: bool = False, lifted_from: str | None = None) -> str:
+    lines = []
+    if n_faces > 1:
+        lines.append(f"I see {n_faces} faces — answering for the largest one.")
+    lines.append(f"{EMOJI.get(emotion, '🙂')} You look <b>{escape(emotion)}</b> ({percent(confidence)} sure).")
+    if lifted_from:
+        lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b> "
+                     f"(lift mode: a step up from {escape(lifted_from)})")
+    else:
+        lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b>")
+    if restarted:
+        lines.append(exhausted(mood))
+    lines.append("")
+    lines.append(song_lines(song) if song else f"I have no {escape(mood)} songs yet, sorry.")
+    return "\n".join(lines)
+
+
+def more_reply(song: Song, mood: str, restarted: bool) -> str:
+    head = exhausted(mood) + "\n\n" if restarted else ""
+    return f"{head}Another {MOOD_EMOJI.get(mood, '')} {escape(mood)} song:\n{song_lines(song)}"
+
+
+def exhausted(mood: str) -> str:
+    return f"🔁 You've heard all my {escape(mood)} songs — starting over with the ones you heard longest ago."
+
+
+NO_FACE = (
+    "I couldn't find a face in that photo 🤔\n"
+    "Tip: face the camera, make sure your face is well lit and not too small, then try again."
+)
+NOT_IMAGE = "That file isn't an image I can read. Please send a photo (JPEG, PNG or WebP)."
+TOO_LARGE_DOWNLOAD = ("That file is too big for me ({size}). Please send it as a normal photo, "
+                      "or a file under {limit}.")
+UNSUPPORTED_MEDIA = {
+    "sticker": "Nice sticker! 😄 But I need a real photo of a face to pick a song.",
+    "video": "I can't watch videos yet 🎬 — please send a photo instead.",
+    "voice": "I can't listen to voice messages 🎙 — please send a selfie instead.",
+    "audio": "I can't listen to audio 🎧 — please send a selfie instead.",
+    "animation": "GIFs are fun, but I need a still photo of a face.",
+    "other": "I can only read photos. Send me a selfie 📸",
+}
+FLOODED = ("Whoa, that's a lot of photos! 😅 I can look at {limit} a minute — "
+           "I'll skip the extra ones; try again in a minute.")
+BUSY_ERROR = "Something went wrong on my side 😓 Please try again in a moment."
+MORE_UNKNOWN = "This button is from an older version of me — send a new photo, please."
+FORGOT = "Done — I forgot the {n} song(s) I had served you and your settings. 🧹"
+FORGOT_NOTHING = "I had nothing stored about you. 🧹"
+LIFT_ON = ("Lift mode is <b>on</b> ⬆️: when you look down, I'll pick songs a step brighter than your mood. "
+           "/lift again turns it off.")
+LIFT_OFF = "Lift mode is <b>off</b>: songs match your mood. /lift turns it on."
+
+
+def human_bytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"

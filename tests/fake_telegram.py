@@ -1,0 +1,360 @@
+"""A loopback stand-in for the Telegram Bot API, for driving the real bot in tests.
+
+It speaks HTTP like api.telegram.org (`/bot<token>/<method>` and `/file/bot<token>/<path>`),
+so the bot under test is the unmodified PTB client pointed here with TELEGRAM_API_URL and
+TELEGRAM_FILE_URL. Tests inject updates as users would send them (text, photos, files,
+stickers, button presses, group messages) and read back what the bot sent.
+
+It is built on tornado (already a PTB dependency for webhooks) and runs on the test's event
+loop; everything it records is guarded by an asyncio.Condition so tests wait on conditions
+with timeouts instead of sleeping.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+TOKEN = "123456789:TEST-token_abcdefghijklmnopqrstuvwxyz"
+BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Mood Lifter", "username": "mood_lifter_test_bot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+_TEXT_PARAMS = {"text", "caption", "callback_query_id", "file_id", "url", "secret_token", "action"}
+
+
+@dataclass
+class Sent:
+    """One call the bot made (sendMessage, answerCallbackQuery, ...), with decoded parameters."""
+
+    method: str
+    params: dict[str, Any]
+    message_id: int | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.params.get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+    @property
+    def link_preview(self) -> dict[str, Any] | None:
+        return self.params.get("link_preview_options")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeTelegram:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.port = 0
+        self.updates: list[dict[str, Any]] = []
+        self.sent: list[Sent] = []
+        self.calls: list[str] = []  # every method called, in order (getUpdates included)
+        self.files: dict[str, bytes] = {}
+        self.declared_sizes: dict[str, int] = {}
+        self.commands: list[dict[str, Any]] | None = None
+        self.webhook: dict[str, Any] | None = None
+        self.failures: dict[str, list[int]] = {}  # method → HTTP statuses to answer next
+        self._cond = asyncio.Condition()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self._closing = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def env(self) -> dict[str, str]:
+        return {"TELEGRAM_BOT_TOKEN": self.token, "TELEGRAM_API_URL": self.api_url,
+                "TELEGRAM_FILE_URL": self.file_url}
+
+    async def start(self) -> FakeTelegram:
+        app = tornado.web.Application([
+            (r"/bot([^/]+)/(\w+)", _ApiHandler, {"fake": self}),
+            (r"/file/bot([^/]+)/(.+)", _FileHandler, {"fake": self}),
+        ])
+        self._server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self._server.add_sockets(sockets)
+        return self
+
+    async def stop(self) -> None:
+        self._closing = True
+        async with self._cond:
+            self._cond.notify_all()
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+
+    # --- what users do ---------------------------------------------------------------------
+
+    async def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": next(self._update_ids), **update}
+        async with self._cond:
+            self.updates.append(update)
+            self._cond.notify_all()
+        return update
+
+    def add_file(self, data: bytes, declared_size: int | None = None) -> str:
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = data
+        if declared_size is not None:
+            self.declared_sizes[file_id] = declared_size
+        return file_id
+
+    def user(self, user_id: int, chat_id: int | None = None, chat_type: str = "private") -> FakeUser:
+        return FakeUser(self, user_id, chat_id if chat_id is not None else user_id, chat_type)
+
+    # --- what the bot did ------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until predicate() is truthy (re-checked on every recorded call); return it."""
+        async with self._cond:
+            return await asyncio.wait_for(self._cond.wait_for(predicate), timeout)
+
+    def sent_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:
+        return [s for s in self.sent if s.method == method and s.chat_id == chat_id]
+
+    async def _record(self, call: Sent) -> None:
+        async with self._cond:
+            self.sent.append(call)
+            self._cond.notify_all()
+
+    async def _get_updates(self, offset: int, timeout: float, limit: int) -> list[dict[str, Any]]:
+        def pending() -> list[dict[str, Any]]:
+            return [u for u in self.updates if u["update_id"] >= offset][:limit]
+
+        async with self._cond:
+            # Updates below the offset are confirmed by the bot: forget them, as Telegram does.
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not pending() and timeout > 0 and not self._closing:
+                try:
+                    await asyncio.wait_for(self._cond.wait_for(lambda: pending() or self._closing),
+                                           timeout)
+                except TimeoutError:
+                    pass
+            return pending()
+
+    def message(self, chat_id: int, text: str, chat_type: str = "private", **extra: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": _chat(chat_id, chat_type), "from": BOT_USER, "text": text, **extra}
+
+    async def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.calls.append(method)
+        failures = self.failures.get(method)
+        if failures:
+            status = failures.pop(0)
+            return status, {"ok": False, "error_code": status, "description": "Bad Gateway"}
+        result: Any = True
+        if method == "getMe":
+            result = BOT_USER
+        elif method == "getUpdates":
+            result = await self._get_updates(int(params.get("offset") or 0),
+                                              float(params.get("timeout") or 0),
+                                              int(params.get("limit") or 100))
+        elif method in ("deleteWebhook", "setWebhook"):
+            self.webhook = dict(params) if method == "setWebhook" else None
+        elif method == "getWebhookInfo":
+            result = {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
+                      "pending_update_count": 0}
+        elif method == "setMyCommands":
+            self.commands = params.get("commands")
+        elif method == "getFile":
+            file_id = str(params["file_id"])
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            size = self.declared_sizes.get(file_id, len(self.files[file_id]))
+            result = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
+                      "file_path": f"photos/{file_id}.jpg"}
+        elif method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+            chat_id = int(params.get("chat_id", 0))
+            msg = self.message(chat_id, str(params.get("text", "")))
+            if "reply_markup" in params:
+                msg["reply_markup"] = params["reply_markup"]
+            await self._record(Sent(method, params, msg["message_id"]))
+            return 200, {"ok": True, "result": msg}
+        elif method in ("sendChatAction", "answerCallbackQuery", "deleteMessage"):
+            pass
+        elif method in ("close", "logOut", "getMyCommands"):
+            result = [] if method == "getMyCommands" else True
+        else:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+        if method != "getUpdates":
+            await self._record(Sent(method, params))
+        return 200, {"ok": True, "result": result}
+
+
+def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
+    if chat_type == "private":
+        return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
+    return {"id": chat_id, "type": chat_type, "title": "Test group"}
+
+
+def _decode(name: str, value: str) -> Any:
+    if name in _TEXT_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+class _ApiHandler(tornado.web.RequestHandler):
+    def initialize(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+
+    async def _handle(self, token: str, method: str) -> None:
+        if token != self.fake.token:
+            self.set_status(401)
+            self.finish({"ok": False, "error_code": 401, "description": "Unauthorized"})
+            return
+        params: dict[str, Any] = {}
+        if self.request.headers.get("Content-Type", "").startswith("application/json") and self.request.body:
+            params = json.loads(self.request.body)
+        else:
+            for name, values in self.request.arguments.items():
+                params[name] = _decode(name, values[-1].decode())
+        status, body = await self.fake.call(method, params)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    async def post(self, token: str, method: str) -> None:
+        await self._handle(token, method)
+
+    async def get(self, token: str, method: str) -> None:
+        await self._handle(token, method)
+
+    def log_exception(self, *args: Any) -> None:  # a bot disconnecting mid-poll is normal
+        pass
+
+
+class _FileHandler(tornado.web.RequestHandler):
+    def initialize(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+
+    def get(self, token: str, path: str) -> None:
+        file_id = path.rsplit("/", 1)[-1].removesuffix(".jpg")
+        if token != self.fake.token or file_id not in self.fake.files:
+            self.set_status(404)
+            self.finish({"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        self.fake.calls.append("download")
+        self.set_header("Content-Type", "application/octet-stream")
+        self.finish(self.fake.files[file_id])
+
+
+class FakeUser:
+    """One Telegram user (in a private chat, or in a group) sending things to the bot."""
+
+    def __init__(self, fake: FakeTelegram, user_id: int, chat_id: int, chat_type: str) -> None:
+        self.fake = fake
+        self.id = user_id
+        self.chat_id = chat_id
+        self.chat_type = chat_type
+        self._seen = 0  # how many of the bot's messages to this chat were already read
+
+    def _message(self, **fields: Any) -> dict[str, Any]:
+        return {"message": {"message_id": next(self.fake._message_ids), "date": int(time.time()),
+                            "chat": _chat(self.chat_id, self.chat_type),
+                            "from": {"id": self.id, "is_bot": False, "first_name": f"User{self.id}"},
+                            **fields}}
+
+    async def send_text(self, text: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self.fake.push(self._message(**fields))
+
+    async def send_photo(self, data: bytes, width: int = 1280, height: int = 960,
+                         caption: str | None = None, declared_size: int | None = None) -> dict[str, Any]:
+        thumb = self.fake.add_file(data)
+        full = self.fake.add_file(data, declared_size)
+        sizes = [
+            {"file_id": thumb, "file_unique_id": f"u{thumb}", "width": 90, "height": 90, "file_size": len(data)},
+            {"file_id": full, "file_unique_id": f"u{full}", "width": width, "height": height,
+             "file_size": declared_size if declared_size is not None else len(data)},
+        ]
+        extra = {"caption": caption} if caption else {}
+        return await self.fake.push(self._message(photo=sizes, **extra))
+
+    async def send_document(self, data: bytes, file_name: str, mime_type: str | None,
+                            declared_size: int | None = None) -> dict[str, Any]:
+        file_id = self.fake.add_file(data, declared_size)
+        doc = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
+               "file_size": declared_size if declared_size is not None else len(data)}
+        if mime_type:
+            doc["mime_type"] = mime_type
+        return await self.fake.push(self._message(document=doc))
+
+    async def send_sticker(self) -> dict[str, Any]:
+        return await self.fake.push(self._message(sticker={
+            "file_id": "sticker-1", "file_unique_id": "us1", "type": "regular", "width": 512,
+            "height": 512, "is_animated": False, "is_video": False, "emoji": "😀"}))
+
+    async def send_video(self) -> dict[str, Any]:
+        return await self.fake.push(self._message(video={
+            "file_id": "video-1", "file_unique_id": "uv1", "width": 640, "height": 480, "duration": 3}))
+
+    async def send_voice(self) -> dict[str, Any]:
+        return await self.fake.push(self._message(voice={
+            "file_id": "voice-1", "file_unique_id": "uvo1", "duration": 2}))
+
+    async def press(self, message: Sent, data: str | None = None) -> dict[str, Any]:
+        """Press the (first) inline button of a message the bot sent."""
+        if data is None:
+            data = message.buttons[0]["callback_data"]
+        return await self.fake.push({"callback_query": {
+            "id": f"cq-{next(self.fake._query_ids)}",
+            "from": {"id": self.id, "is_bot": False, "first_name": f"User{self.id}"},
+            "chat_instance": f"ci-{self.chat_id}",
+            "data": data,
+            "message": {"message_id": message.message_id or 1, "date": int(time.time()),
+                        "chat": _chat(self.chat_id, self.chat_type), "from": BOT_USER,
+                        "text": message.text},
+        }})
+
+    async def reply(self, timeout: float = 15.0) -> Sent:
+        """The next message the bot sends to this chat (after the ones already read)."""
+        def ready() -> bool:
+            return len(self.fake.sent_to(self.chat_id)) > self._seen
+
+        await self.fake.wait_for(ready, timeout)
+        msg = self.fake.sent_to(self.chat_id)[self._seen]
+        self._seen += 1
+        return msg
+
+    def unread(self) -> list[Sent]:
+        return self.fake.sent_to(self.chat_id)[self._seen:]
