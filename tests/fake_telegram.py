@@ -311,10 +311,14 @@ class FakeUser:
         return await self.fake.push(self._message(photo=sizes, **extra))
 
     async def send_document(self, data: bytes, file_name: str, mime_type: str | None,
-                            declared_size: int | None = None) -> dict[str, Any]:
+                            declared_size: int | None = None, size_in_message: bool = True,
+                            ) -> dict[str, Any]:
+        """`declared_size` is the size Telegram reports (message and getFile); with
+        size_in_message=False only getFile reveals it, as for some forwarded files."""
         file_id = self.fake.add_file(data, declared_size)
-        doc = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
-               "file_size": declared_size if declared_size is not None else len(data)}
+        doc = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name}
+        if size_in_message:
+            doc["file_size"] = declared_size if declared_size is not None else len(data)
         if mime_type:
             doc["mime_type"] = mime_type
         return await self.fake.push(self._message(document=doc))
@@ -332,8 +336,11 @@ class FakeUser:
         return await self.fake.push(self._message(voice={
             "file_id": "voice-1", "file_unique_id": "uvo1", "duration": 2}))
 
-    async def press(self, message: Sent, data: str | None = None) -> dict[str, Any]:
-        """Press the (first) inline button of a message the bot sent."""
+    async def press(self, message: Sent | None = None, data: str | None = None) -> dict[str, Any]:
+        """Press the (first) inline button of a message the bot sent, or a button with `data`
+        under some older message (message=None), as a user scrolling back up would."""
+        if message is None:
+            message = Sent("sendMessage", {"text": ""}, message_id=1)
         if data is None:
             data = message.buttons[0]["callback_data"]
         return await self.fake.push({"callback_query": {

@@ -1,0 +1,174 @@
+"""The real bot, driven through the loopback Bot API: what a user sees, with the real pipeline."""
+from __future__ import annotations
+
+import re
+
+from bot_harness import (  # noqa: F401  (pytest fixtures)
+    FIXTURE_CATALOG,
+    SONGS_PER_MOOD,
+    bot_config,
+    encode,
+    astronaut,
+    fake,
+    group_photo_jpeg,
+    huge_jpeg,
+    pipeline,
+    running_bot,
+    selfie_jpeg,
+)
+from recommender.catalog import Catalog
+from recommender.history import HistoryStore
+from recommender.mood import EMOTION_TO_MOOD
+from recommender.types import EMOTIONS, MOODS
+
+LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
+CATALOG = Catalog.load(FIXTURE_CATALOG)
+
+
+def track_of(text: str) -> str:
+    match = LINK.search(text)
+    assert match, f"no song link in {text!r}"
+    return match.group(1)
+
+
+def emotion_and_mood(text: str) -> tuple[str, str]:
+    emotion = re.search(r"You look <b>(\w+)</b> \((\d+)% sure\)", text)
+    mood = re.search(r"Mood: \S+ <b>(\w+)</b>", text)
+    assert emotion and mood, text
+    return emotion.group(1), mood.group(1)
+
+
+async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(101)
+        await user.send_text("/start")
+        start = await user.reply()
+        assert "selfie" in start.text.lower()
+        await user.send_text("/help")
+        help_ = await user.reply()
+        for emotion, mood in EMOTION_TO_MOOD.items():
+            assert f"{emotion} → " in help_.text and mood in help_.text
+        assert "never stored" in help_.text and "/forget" in help_.text
+        await user.send_text("what do I do?")
+        assert "selfie" in (await user.reply()).text.lower()
+        assert {c["command"] for c in fake.commands} == {"start", "help", "forget", "lift"}
+
+
+async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(102)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        reply = await user.reply()
+        emotion, mood = emotion_and_mood(reply.text)
+        assert emotion in EMOTIONS and mood == EMOTION_TO_MOOD[emotion]
+        song = CATALOG.get(track_of(reply.text))
+        assert song is not None and song.mood == mood
+        assert f"{song.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}" in reply.text
+        assert reply.buttons == [{"text": "🎵 More", "callback_data": f"more:{mood}"}]
+        assert reply.link_preview == {"is_disabled": False, "url": song.url}
+        actions = fake.sent_to(102, "sendChatAction")
+        assert actions and actions[0].params["action"] == "typing"
+
+
+async def test_ten_more_presses_then_exhausted_then_start_over(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(103)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        reply = await user.reply()
+        _, mood = emotion_and_mood(reply.text)
+        served = [track_of(reply.text)]
+        message_ids = {reply.message_id}
+        for _ in range(SONGS_PER_MOOD - 1):  # ten "More" and one more: the whole mood
+            await user.press(reply)
+            reply = await user.reply()
+            served.append(track_of(reply.text))
+            message_ids.add(reply.message_id)
+            assert reply.buttons[0]["text"] == "🎵 More"
+        assert len(set(served[:11])) == 11, "ten More presses gave a repeat"
+        assert sorted(served) == sorted(s.track_id for s in CATALOG.songs(mood))
+        assert len(message_ids) == SONGS_PER_MOOD  # each song is a new message
+        assert sum(1 for s in fake.sent if s.method == "answerCallbackQuery") == SONGS_PER_MOOD - 1
+        # The mood is exhausted: say so, and start over with the longest-unheard song.
+        await user.press(reply)
+        again = await user.reply()
+        assert "heard all" in again.text and track_of(again.text) == served[0]
+
+
+async def test_history_survives_a_restart_and_old_buttons_work(fake, pipeline, tmp_path):
+    config = bot_config(fake, tmp_path)
+    async with running_bot(config, pipeline):
+        user = fake.user(104)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        first = await user.reply()
+        served = [track_of(first.text)]
+        reply = first
+        for _ in range(3):
+            await user.press(reply)
+            reply = await user.reply()
+            served.append(track_of(reply.text))
+    async with running_bot(config, pipeline):  # a new process would see the same file
+        await user.press(first)  # a button from before the restart
+        after = await user.reply()
+        assert track_of(after.text) not in served
+        assert len(set(served)) == 4
+
+
+async def test_forget_empties_history(fake, pipeline, tmp_path):
+    config = bot_config(fake, tmp_path)
+    async with running_bot(config, pipeline):
+        user = fake.user(105)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        reply = await user.reply()
+        await user.press(reply)
+        await user.reply()
+        other = fake.user(106)
+        await other.press(reply)
+        await other.reply()
+        await user.send_text("/forget")
+        assert "forgot the 2 song" in (await user.reply()).text
+        await user.send_text("/forget")
+        assert "nothing stored" in (await user.reply()).text
+    store = await HistoryStore.open(config.database_path)
+    try:
+        assert await store.count(105) == 0 and await store.count(106) == 1
+    finally:
+        await store.close()
+
+
+async def test_image_files_png_webp_and_a_4000px_photo(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(107)
+        await user.send_document(encode(astronaut(), "PNG"), "me.png", "image/png")
+        assert LINK.search((await user.reply()).text)
+        await user.send_document(encode(astronaut(), "WEBP", quality=90), "me.webp", "image/webp")
+        assert LINK.search((await user.reply()).text)
+        await user.send_document(huge_jpeg(), "big.jpg", "image/jpeg")
+        reply = await user.reply(timeout=30)
+        emotion, mood = emotion_and_mood(reply.text)
+        assert mood in MOODS and LINK.search(reply.text)
+
+
+async def test_several_faces_answers_for_the_largest_and_counts_them(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(108)
+        await user.send_photo(group_photo_jpeg(), 760, 440)
+        reply = await user.reply()
+        assert "I see 2 faces" in reply.text and "largest" in reply.text
+        assert LINK.search(reply.text)
+
+
+async def test_one_users_updates_stay_in_order_and_others_are_not_blocked(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        slow, quick = fake.user(109), fake.user(110)
+        await slow.send_document(huge_jpeg(), "big.jpg", "image/jpeg")
+        await slow.send_text("/help")
+        await quick.send_text("/start")
+        # The other user is answered while the big photo is still being analysed
+        # (the event loop is free: the analysis runs in the worker pool) ...
+        await quick.reply()
+        first = await slow.reply(timeout=30)
+        # ... and one user's replies come in the order the messages were sent.
+        second = await slow.reply()
+        assert LINK.search(first.text) and "How it works" in second.text
+        quick_at = fake.sent_to(110)[0].at
+        assert quick_at < first.at

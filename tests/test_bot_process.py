@@ -1,0 +1,146 @@
+"""`python -m bot` as a real process: start-up, replies, signals, bad tokens, kill -9 safety."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot_harness import FIXTURE_CATALOG, fake, selfie_jpeg  # noqa: F401  (pytest fixtures)
+from fake_telegram import TOKEN, FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
+START_TIMEOUT = 60.0  # a cold start loads the models; generous for a busy 2-core CI machine
+
+
+def bot_env(tmp_path: Path, fake: FakeTelegram | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_", "SPOTIPY_"))}
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env.update({
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        "DATABASE_PATH": str(tmp_path / "data" / "mood.sqlite3"),
+        "CATALOG_PATH": str(FIXTURE_CATALOG),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "LOG_LEVEL": "INFO",
+    })
+    if fake is not None:
+        env.update(fake.env())
+    env.update(extra)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def bot_process(tmp_path: Path, env: dict[str, str], name: str = "bot") -> AsyncIterator[
+        asyncio.subprocess.Process]:
+    log = tmp_path / f"{name}.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=out, stderr=out)
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def run_to_end(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), START_TIMEOUT)
+    return proc.returncode, (out + err).decode()
+
+
+async def test_runs_answers_and_stops_cleanly_on_sigterm(fake, tmp_path):
+    async with bot_process(tmp_path, bot_env(tmp_path, fake)) as proc:
+        user = fake.user(301)
+        await user.send_text("/start")
+        assert "selfie" in (await user.reply(timeout=START_TIMEOUT)).text.lower()
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        assert LINK.search((await user.reply()).text)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    log = (tmp_path / "bot.log").read_text()
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert re.search(r"kind=photo user=[0-9a-f]{12} outcome=song .*latency_ms=\d+", log)
+    assert "user=301" not in log
+    assert list((tmp_path / "tmp").iterdir()) == []  # the photo never touched the disk
+
+
+async def test_sigint_also_stops_with_exit_0(fake, tmp_path):
+    async with bot_process(tmp_path, bot_env(tmp_path, fake)) as proc:
+        user = fake.user(302)
+        await user.send_text("/help")
+        await user.reply(timeout=START_TIMEOUT)
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_missing_token_fails_with_one_clear_line(tmp_path):
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path))
+    assert code != 0
+    assert output.strip().count("\n") == 0 and "TELEGRAM_BOT_TOKEN is not set" in output
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path), "--check")
+    assert code != 0 and "TELEGRAM_BOT_TOKEN" in output
+
+
+async def test_rejected_token_fails_clearly_without_printing_it(fake, tmp_path):
+    wrong = "987654321:WRONG-token_abcdefghijklmnopqrstuv"
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path, fake, TELEGRAM_BOT_TOKEN=wrong))
+    assert code != 0
+    assert "rejected TELEGRAM_BOT_TOKEN" in output and wrong not in output and "WRONG-token" not in output
+    assert "Traceback" not in output
+
+
+async def test_check_validates_config_and_loads_everything(tmp_path):
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN), "--check")
+    assert code == 0, output
+    assert "ok: config valid; 48 songs in 4 moods" in output and TOKEN not in output
+
+
+async def test_kill_9_during_a_burst_loses_no_acknowledged_song(fake, tmp_path):
+    """Songs are committed before they are shown: after a crash none is served twice."""
+    env = bot_env(tmp_path, fake)
+    users = [fake.user(400 + i) for i in range(12)]
+    async with bot_process(tmp_path, env, "first") as proc:
+        await users[0].send_text("/start")
+        await users[0].reply(timeout=START_TIMEOUT)
+        for _ in range(5):
+            for user in users:
+                await user.press(data="more:happy")  # an old button
+        await fake.wait_for(lambda: sum(len(LINK.findall(s.text)) for s in fake.sent) >= 20, 30)
+        proc.kill()  # SIGKILL in the middle of the burst
+        await proc.wait()
+    acknowledged = {u.id: [LINK.search(s.text).group(1) for s in fake.sent_to(u.id) if LINK.search(s.text)]
+                    for u in users}
+    assert sum(map(len, acknowledged.values())) < 60, "the burst finished before the kill"
+    with sqlite3.connect(env["DATABASE_PATH"]) as db:
+        stored = {u.id: {r[0] for r in db.execute("SELECT track_id FROM served WHERE user_id = ?", (u.id,))}
+                  for u in users}
+    for uid, songs in acknowledged.items():
+        assert set(songs) <= stored[uid]  # every song a user saw is in the history
+
+    # Telegram would redeliver the updates the killed bot never confirmed; dropping them keeps
+    # the number of replies to wait for exact (redelivered presses would only add new songs).
+    fake.updates.clear()
+    async with bot_process(tmp_path, env, "second") as proc:
+        for user in users:
+            user._seen = len(fake.sent_to(user.id))
+            for _ in range(3):
+                await user.press(data="more:happy")  # an old button
+        for user in users:
+            for _ in range(3):
+                reply = await user.reply(timeout=START_TIMEOUT)
+                song = LINK.search(reply.text).group(1)
+                assert song not in stored[user.id], "a song was served twice after the crash"
+                stored[user.id].add(song)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0

@@ -1,0 +1,103 @@
+"""The bot's pure parts: configuration, flood control, callback data, texts, log hygiene."""
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from bot import keyboards, texts
+from bot.config import DEFAULT_API_URL, DEFAULT_FILE_URL, Config, ConfigError
+from bot.limits import FloodGate, Verdict
+from bot.logs import RedactingFormatter, user_tag
+from recommender.mood import EMOTION_TO_MOOD
+from recommender.types import Song
+
+TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnn"
+
+
+def test_config_defaults_and_repr_hides_secrets():
+    config = Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://x.example/hook",
+                              "WEBHOOK_SECRET": "s3cret-value"})
+    assert config.api_url == DEFAULT_API_URL == "https://api.telegram.org/bot"
+    assert config.file_url == DEFAULT_FILE_URL == "https://api.telegram.org/file/bot"
+    assert config.webhook_mode and config.webhook_path == "hook"
+    assert TOKEN not in repr(config) and "s3cret-value" not in repr(config)
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({}, "TELEGRAM_BOT_TOKEN is not set"),
+    ({"TELEGRAM_BOT_TOKEN": "my bot"}, "does not look like a bot token"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "PORT": "eighty"}, "PORT must be a whole number"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "http://x.example/hook", "WEBHOOK_SECRET": "a"}, "https"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://x.example/hook"}, "WEBHOOK_SECRET is required"),
+])
+def test_config_errors_are_one_clear_line(env, needle):
+    with pytest.raises(ConfigError) as err:
+        Config.from_env(env)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+    assert TOKEN not in str(err.value)
+
+
+def test_flood_gate_allows_n_per_window_warns_once_then_drops():
+    now = [0.0]
+    gate = FloodGate(3, window_s=60, clock=lambda: now[0])
+    assert [gate.check(1) for _ in range(3)] == [Verdict.ALLOW] * 3
+    assert gate.check(1) is Verdict.WARN
+    assert gate.check(1) is Verdict.DROP
+    assert gate.check(2) is Verdict.ALLOW  # other users are not affected
+    now[0] = 61.0  # the window slid past the first three
+    assert gate.check(1) is Verdict.ALLOW
+    assert [gate.check(1) for _ in range(2)] == [Verdict.ALLOW] * 2
+    assert gate.check(1) is Verdict.WARN  # a new window may warn again
+
+
+def test_more_button_carries_its_mood():
+    markup = keyboards.more_keyboard("calm")
+    button = markup.inline_keyboard[0][0]
+    assert button.text == "🎵 More"
+    assert keyboards.parse_more(button.callback_data) == "calm"
+    assert len(button.callback_data.encode()) <= 64  # Telegram's limit
+    assert keyboards.parse_more("other:x") is None and keyboards.parse_more(None) is None
+
+
+def test_help_lists_the_mapping_privacy_and_commands():
+    text = texts.help_text("mood_bot")
+    for emotion, mood in EMOTION_TO_MOOD.items():
+        assert f"{emotion} → " in text and mood in text
+    assert "never stored" in text
+    for name, _ in texts.COMMANDS:
+        assert f"/{name}" in text
+
+
+def test_song_text_is_html_escaped():
+    song = Song(track_id="abc", name="Rock & <Roll>", artist="A<B>", mood="happy")
+    reply = texts.analysis_reply(emotion="happy", confidence=0.834, mood="happy", n_faces=3, song=song)
+    assert "Rock &amp; &lt;Roll&gt;" in reply and "A&lt;B&gt;" in reply
+    assert "83%" in reply and "3 faces" in reply and "https://open.spotify.com/track/abc" in reply
+
+
+def test_log_lines_redact_secrets_even_in_tracebacks():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(message)s", [TOKEN]))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    try:
+        logger.warning("GET https://api.telegram.org/bot%s/getMe", TOKEN)
+        try:
+            raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/getUpdates")
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    assert TOKEN not in out and out.count("<redacted>") >= 2
+
+
+def test_user_tags_are_stable_pseudonyms():
+    key = b"k" * 32
+    assert user_tag(42, key) == user_tag(42, key) != user_tag(43, key)
+    assert len(user_tag(42, key)) == 12 and int(user_tag(42, key), 16) >= 0
+    assert user_tag(42, key) != user_tag(42, b"other-key")
