@@ -1,0 +1,116 @@
+"""Run the whole pipeline on image files, without Telegram.
+
+    python -m recommender [--json] IMAGE [IMAGE ...]
+
+One readable block per image, or with --json exactly one JSON object per line per image:
+{"file", "image_size", "faces": [{"box", "score", "emotion", "confidence", "scores"}], "emotion",
+"confidence", "mood", "song": {"track_id", "name", "artist", "url"} | null, "error": null | str}.
+A file that cannot be read or is no usable image gets its own line/block with `error`; the
+other files still run. Models load once per process.
+
+Exit status: 0 when every file was analysed (a photo without a face counts as analysed: its
+answer is "no face"); 1 when at least one file had an error; 2 for bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .imageio import ImageError
+
+
+def _first_song(catalog, mood: str | None):
+    if catalog is None or mood is None:
+        return None
+    songs = catalog.songs(mood)
+    return songs[0] if songs else None
+
+
+def _load_catalog():
+    # Imported lazily: the catalog is another module's concern and the CLI must still analyse
+    # images if it is missing (the song is then null).
+    try:
+        from .catalog import Catalog
+
+        return Catalog.load(), None
+    except Exception as e:  # missing file, bad CSV: report once, keep going
+        return None, f"catalog unavailable: {e}"
+
+
+def analyse_file(pipeline, catalog, path: str) -> dict:
+    record: dict = {"file": path, "image_size": None, "faces": [], "emotion": None, "confidence": None,
+                    "mood": None, "song": None, "error": None}
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        record["error"] = f"cannot read file: {e.strerror or e}"
+        return record
+    try:
+        analysis = pipeline.analyze(data)
+    except ImageError as e:
+        record["error"] = e.user_message
+        return record
+    except Exception as e:  # a bug on one file must not hide the results of the others
+        record["error"] = f"internal error: {type(e).__name__}: {e}"
+        return record
+    record.update(analysis.as_dict())
+    song = _first_song(catalog, analysis.mood)
+    record["song"] = song.as_dict() if song else None
+    return record
+
+
+def format_block(r: dict) -> str:
+    lines = [r["file"]]
+    if r["error"]:
+        lines.append(f"  error: {r['error']}")
+        return "\n".join(lines)
+    w, h = r["image_size"]
+    n = len(r["faces"])
+    lines[0] += f"  ({w}×{h}, {n} face{'s' if n != 1 else ''})"
+    if not n:
+        lines.append("  no face found (try good light, facing the camera)")
+        return "\n".join(lines)
+    for i, face in enumerate(r["faces"], 1):
+        top = sorted(face["scores"].items(), key=lambda kv: -kv[1])[:3]
+        others = ", ".join(f"{e} {p:.0%}" for e, p in top[1:])
+        lines.append(f"  face {i} at {face['box']}: {face['emotion']} {face['confidence']:.0%} ({others})")
+    lines.append(f"  mood: {r['mood']}")
+    song = r["song"]
+    lines.append(f"  song: {song['name']} — {song['artist']}  {song['url']}" if song else "  song: none")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m recommender", description="Selfie → emotion → mood → song, offline.")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per image")
+    p.add_argument("--detector", default=None, help="face detector (default: blazeface; also haar)")
+    args = p.parse_args(argv)
+
+    from .pipeline import Pipeline  # after argument parsing: --help stays instant
+
+    load_kwargs = {"detector": args.detector} if args.detector else {}
+    try:
+        pipeline = Pipeline.load(**load_kwargs)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    catalog, catalog_error = _load_catalog()
+    if catalog_error:
+        print(f"warning: {catalog_error}", file=sys.stderr)
+
+    failed = False
+    for i, path in enumerate(args.images):
+        record = analyse_file(pipeline, catalog, path)
+        failed |= record["error"] is not None
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            print(("\n" if i else "") + format_block(record), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
