@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from telegram import LinkPreviewOptions, Message, Update
@@ -220,47 +220,45 @@ async def _answer_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, serv
         return
     finally:
         del data
+    timings = getattr(analysis, "timings_ms", None) or {}
+    trace.fields.update({f"{k}_ms": f"{v:.0f}" for k, v in timings.items()})
     if not analysis.faces or analysis.emotion is None or analysis.mood is None:
         await _reply(update, texts.NO_FACE)
         trace.done("no_face")
         return
     mood = analysis.mood
-    served_mood, lifted_from = await _mood_to_serve(services, user.id, mood)
-    pick = await _serve(services, user.id, served_mood)
+    step = 0 if await services.store.get_lift(user.id) else None
+    pick = await _next_song(services, user.id, mood, step)
     reply = texts.analysis_reply(
-        emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=served_mood,
+        emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=mood,
         n_faces=len(analysis.faces), song=pick.song if pick else None,
-        restarted=bool(pick and pick.restarted), lifted_from=lifted_from)
+        restarted=bool(pick and pick.restarted), lift_step=step)
     if pick is None:
         await _reply(update, reply)
-        trace.done("no_songs", mood=served_mood)
+        trace.done("no_songs", mood=mood)
         return
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(served_mood),
+    await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, step),
                  link_preview_options=_song_options(pick.song))
-    trace.done("song", faces=len(analysis.faces), emotion=analysis.emotion, mood=served_mood,
+    trace.done("song", faces=len(analysis.faces), emotion=analysis.emotion, mood=mood,
                restarted=int(pick.restarted))
 
 
-async def _mood_to_serve(services: svc.Services, user_id: int, mood: str) -> tuple[str, str | None]:
-    """The mood to pick songs from: the detected one, or a lifted one in /lift mode."""
-    if not await services.store.get_lift(user_id):
-        return mood, None
-    lifted = lift_mood(mood)
-    return (lifted, mood) if lifted != mood else (mood, None)
+async def _next_song(services: svc.Services, user_id: int, mood: str, step: int | None) -> Pick | None:
+    """Pick the next unseen song and commit it to the history before it is shown.
 
-
-def lift_mood(mood: str) -> str:
-    try:
-        from recommender.lift import lift_mood as lifted  # the songs helper's rule, when present
-    except ImportError:
-        return mood
-    return lifted(mood)
-
-
-async def _serve(services: svc.Services, user_id: int, mood: str) -> Pick | None:
-    """Pick the next unseen song and commit it to the history before it is shown."""
+    `step` is None outside lift mode; in lift mode it counts the songs since the photo, and the
+    songs move from the detected mood toward brighter ones as it grows.
+    """
     order = services.catalog.order_for_user(mood, user_id)
-    return await services.store.serve_next(user_id, mood, lambda served: pick_next(order, served))
+    if not step:
+        return await services.store.serve_next(user_id, mood, lambda served: pick_next(order, served))
+    order = lifted_order(services.catalog, order, mood, user_id, step)
+    # Lifted songs may come from other moods: choose against the whole history.
+    return await services.store.serve_next(user_id, None, lambda served: pick_next(order, served))
+
+
+def lifted_order(catalog: Any, order: Sequence[Song], mood: str, user_id: int, step: int) -> Sequence[Song]:
+    return order
 
 
 # --- "More" ------------------------------------------------------------------------------------
@@ -270,8 +268,9 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     trace = current_trace()
     query = update.callback_query
     assert query is not None
-    mood = keyboards.parse_more(query.data)
-    if mood not in MOODS or not services.catalog.order_for_user(mood, query.from_user.id):
+    request = keyboards.parse_more(query.data)
+    user_id = query.from_user.id
+    if request is None or request.mood not in MOODS or not services.catalog.order_for_user(request.mood, user_id):
         await with_retry(lambda: query.answer(texts.MORE_UNKNOWN, show_alert=True))
         trace.done("stale_button")
         return
@@ -280,13 +279,17 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
     except BadRequest:
         pass  # a query older than ~15 min cannot be answered; still serve the song
-    pick = await _serve(services, query.from_user.id, mood)
+    mood = request.mood
+    # The user's current setting decides the mode; the button only says how far lift has gone.
+    step = (request.step or 0) + 1 if await services.store.get_lift(user_id) else None
+    pick = await _next_song(services, user_id, mood, step)
     assert pick is not None
-    chat_id = query.message.chat.id if query.message else query.from_user.id
+    chat_id = query.message.chat.id if query.message else user_id
     await with_retry(lambda: context.bot.send_message(
-        chat_id, texts.more_reply(pick.song, mood, pick.restarted), parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.more_keyboard(mood), link_preview_options=_song_options(pick.song)))
-    trace.done("more", mood=mood, restarted=int(pick.restarted))
+        chat_id, texts.more_reply(pick.song, mood, pick.restarted, lift_step=step),
+        parse_mode=ParseMode.HTML, reply_markup=keyboards.more_keyboard(mood, step),
+        link_preview_options=_song_options(pick.song)))
+    trace.done("more", mood=mood, restarted=int(pick.restarted), **({"lift_step": step} if step else {}))
 
 
 async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -315,11 +318,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:
-    chats = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("forget", forget))
-    app.add_handler(CommandHandler("lift", lift))
+    # Edits are ignored: re-captioning a photo must not serve another song. Channels are out.
+    fresh = ~filters.UpdateType.EDITED
+    chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & fresh
+    app.add_handler(CommandHandler("start", start, filters=fresh))
+    app.add_handler(CommandHandler("help", help_command, filters=fresh))
+    app.add_handler(CommandHandler("forget", forget, filters=fresh))
+    app.add_handler(CommandHandler("lift", lift, filters=fresh))
     # Before the photo handler: Telegram also fills `document` for GIF animations.
     app.add_handler(MessageHandler(
         chats & (filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.VOICE

@@ -54,6 +54,9 @@ def help_text(bot_username: str | None = None) -> str:
         "<b>Privacy</b>\n"
         "Photos are processed in memory and never stored. The only thing I keep is which songs "
         "I served you (so I don't repeat them) and whether /lift is on. /forget deletes it all.\n\n"
+        "<b>Lift mode</b>\n/lift turns it on or off: songs start matched to your mood, then each "
+        "🎵 More moves a step toward brighter, more energetic music (music therapists call this "
+        "the iso principle). Off by default.\n\n"
         f"<b>Groups</b>\nIn a group, add a caption that mentions {mention} to a photo.\n\n"
         f"<b>Commands</b>\n{commands}"
     )
@@ -68,16 +71,14 @@ def song_lines(song: Song) -> str:
 
 
 def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, song: Song | None,
-                   restarted: bool = False, lifted_from: str | None = None) -> str:
+                   restarted: bool = False, lift_step: int | None = None) -> str:
     lines = []
     if n_faces > 1:
         lines.append(f"I see {n_faces} faces — answering for the largest one.")
     lines.append(f"{EMOJI.get(emotion, '🙂')} You look <b>{escape(emotion)}</b> ({percent(confidence)} sure).")
-    if lifted_from:
-        lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b> "
-                     f"(lift mode: a step up from {escape(lifted_from)})")
-    else:
-        lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b>")
+    lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b>")
+    if lift_step is not None:
+        lines.append("⬆️ Lift mode: each 🎵 More moves a step toward brighter songs.")
     if restarted:
         lines.append(exhausted(mood))
     lines.append("")
@@ -85,8 +86,10 @@ def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, 
     return "\n".join(lines)
 
 
-def more_reply(song: Song, mood: str, restarted: bool) -> str:
+def more_reply(song: Song, mood: str, restarted: bool, lift_step: int | None = None) -> str:
     head = exhausted(mood) + "\n\n" if restarted else ""
+    if lift_step:
+        return f"{head}⬆️ Lifting, step {lift_step}:\n{song_lines(song)}"
     return f"{head}Another {MOOD_EMOJI.get(mood, '')} {escape(mood)} song:\n{song_lines(song)}"
 
 
@@ -115,8 +118,8 @@ BUSY_ERROR = "Something went wrong on my side 😓 Please try again in a moment.
 MORE_UNKNOWN = "This button is from an older version of me — send a new photo, please."
 FORGOT = "Done — I forgot the {n} song(s) I had served you and your settings. 🧹"
 FORGOT_NOTHING = "I had nothing stored about you. 🧹"
-LIFT_ON = ("Lift mode is <b>on</b> ⬆️: when you look down, I'll pick songs a step brighter than your mood. "
-           "/lift again turns it off.")
+LIFT_ON = ("Lift mode is <b>on</b> ⬆️: the first song matches your mood, then each 🎵 More moves a step "
+           "toward happier, more energetic songs. /lift again turns it off.")
 LIFT_OFF = "Lift mode is <b>off</b>: songs match your mood. /lift turns it on."
 
 

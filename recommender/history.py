@@ -136,16 +136,18 @@ class HistoryStore:
         async with self._lock:
             return await self._scalar("SELECT COUNT(*) FROM served WHERE user_id = ?", (user_id,))
 
-    async def serve_next(self, user_id: int, mood: str,
+    async def serve_next(self, user_id: int, mood: str | None,
                          choose: Callable[[list[Served]], Pick | None]) -> Pick | None:
         """Choose the next song from the user's history and record it, atomically.
 
-        The row is committed before this returns, i.e. before the caller shows the song.
+        `choose` sees the history of `mood` (None: of all moods, for choices that cross moods);
+        the song is recorded under its own mood. The row is committed before this returns,
+        i.e. before the caller shows the song.
         """
         async with self._transaction():
             pick = choose(await self._served(user_id, mood))
             if pick is not None:
-                await self._insert(user_id, mood, pick.song.track_id, pick.cycle)
+                await self._insert(user_id, pick.song.mood, pick.song.track_id, pick.cycle)
         return pick
 
     async def record(self, user_id: int, mood: str, track_id: str, cycle: int = 0) -> None:

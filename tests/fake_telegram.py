@@ -175,6 +175,9 @@ class FakeTelegram:
         failures = self.failures.get(method)
         if failures:
             status = failures.pop(0)
+            if status == 429:  # flood wait, as Telegram sends it
+                return status, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
+                                "description": "Too Many Requests: retry after 1"}
             return status, {"ok": False, "error_code": status, "description": "Bad Gateway"}
         result: Any = True
         if method == "getMe":

@@ -109,14 +109,29 @@ async def test_flood_control_answers_politely_once_and_bounds_work(fake, pipelin
         assert len(replies) == 4
 
 
-async def test_transient_send_failures_are_retried(fake, pipeline, tmp_path):
+async def test_transient_send_failures_and_flood_waits_are_retried(fake, pipeline, tmp_path):
     async with running_bot(bot_config(fake, tmp_path), pipeline):
         user = fake.user(206)
-        fake.failures["sendMessage"] = [502]
+        fake.failures["sendMessage"] = [502, 429]  # a network error, then "retry after 1 s"
         await user.send_text("/start")
         reply = await user.reply()
         assert "selfie" in reply.text.lower()
-        assert fake.calls.count("sendMessage") == 2
+        assert fake.calls.count("sendMessage") == 3
+        assert len(fake.sent_to(206)) == 1  # delivered once
+
+
+async def test_one_users_queue_is_bounded(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path, MAX_PENDING_PER_USER="3"), pipeline):
+        user, other = fake.user(208), fake.user(209)
+        for _ in range(10):
+            await user.send_text("/help")
+        await other.send_text("/help")
+        await other.reply()  # others are unaffected
+        await fake.wait_for(lambda: len(fake.sent_to(208)) >= 3)
+        await user.send_text("/start")  # and the user is served again once the queue drains
+        await fake.wait_for(lambda: any("selfie" in s.text for s in fake.sent_to(208)))
+        helps = [s for s in fake.sent_to(208) if "How it works" in s.text]
+        assert len(helps) == 3
 
 
 async def test_photos_never_touch_the_disk(fake, pipeline, tmp_path, monkeypatch):

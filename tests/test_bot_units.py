@@ -57,7 +57,10 @@ def test_more_button_carries_its_mood():
     markup = keyboards.more_keyboard("calm")
     button = markup.inline_keyboard[0][0]
     assert button.text == "🎵 More"
-    assert keyboards.parse_more(button.callback_data) == "calm"
+    assert keyboards.parse_more(button.callback_data) == keyboards.MoreRequest("calm", None)
+    lifted = keyboards.more_keyboard("sad", step=3).inline_keyboard[0][0].callback_data
+    assert keyboards.parse_more(lifted) == keyboards.MoreRequest("sad", 3)
+    assert keyboards.parse_more("more:sad:x") is None
     assert len(button.callback_data.encode()) <= 64  # Telegram's limit
     assert keyboards.parse_more("other:x") is None and keyboards.parse_more(None) is None
 
