@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from recommender.imageio import ImageError
+from recommender.imageio import WORK_SIDE, ImageError
 from recommender.selection import Pick, pick_next
 from recommender.types import MOODS, Song
 
@@ -140,7 +140,10 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 def _chosen_file(message: Message) -> tuple[str, int | None] | str:
     """(file_id, declared size) of the image to download, or a refusal text."""
     if message.photo:
-        best = message.photo[-1]  # Telegram lists sizes smallest first
+        # The smallest size that still has the pipeline's working resolution: less to download
+        # and decode than the 2560 px original, same answer.
+        sizes = sorted(message.photo, key=lambda p: p.width * p.height)
+        best = next((p for p in sizes if max(p.width, p.height) >= WORK_SIDE), sizes[-1])
         return best.file_id, best.file_size
     document = message.document
     assert document is not None

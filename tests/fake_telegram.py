@@ -74,6 +74,7 @@ class FakeTelegram:
         self.files: dict[str, bytes] = {}
         self.declared_sizes: dict[str, int] = {}
         self.commands: list[dict[str, Any]] | None = None
+        self.downloads: list[str] = []  # file ids the bot downloaded
         self.webhook: dict[str, Any] | None = None
         self.failures: dict[str, list[int]] = {}  # method → HTTP statuses to answer next
         self._cond = asyncio.Condition()
@@ -274,6 +275,7 @@ class _FileHandler(tornado.web.RequestHandler):
             self.finish({"ok": False, "error_code": 404, "description": "Not Found"})
             return
         self.fake.calls.append("download")
+        self.fake.downloads.append(file_id)
         self.set_header("Content-Type", "application/octet-stream")
         self.finish(self.fake.files[file_id])
 
@@ -302,7 +304,10 @@ class FakeUser:
         return await self.fake.push(self._message(**fields))
 
     async def send_photo(self, data: bytes, width: int = 1280, height: int = 960,
-                         caption: str | None = None, declared_size: int | None = None) -> dict[str, Any]:
+                         caption: str | None = None, declared_size: int | None = None,
+                         original: bytes | None = None) -> dict[str, Any]:
+        """A compressed photo; like Telegram, offered in several sizes (a thumbnail, the photo and,
+        with `original`, a 2× larger original)."""
         thumb = self.fake.add_file(data)
         full = self.fake.add_file(data, declared_size)
         sizes = [
@@ -310,6 +315,10 @@ class FakeUser:
             {"file_id": full, "file_unique_id": f"u{full}", "width": width, "height": height,
              "file_size": declared_size if declared_size is not None else len(data)},
         ]
+        if original is not None:
+            big = self.fake.add_file(original)
+            sizes.append({"file_id": big, "file_unique_id": f"u{big}", "width": 2 * width,
+                          "height": 2 * height, "file_size": len(original)})
         extra = {"caption": caption} if caption else {}
         return await self.fake.push(self._message(photo=sizes, **extra))
 

@@ -135,6 +135,14 @@ async def test_forget_empties_history(fake, pipeline, tmp_path):
         await store.close()
 
 
+async def test_compressed_photo_downloads_the_working_size_not_the_original(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(111)
+        photo = await user.send_photo(selfie_jpeg(), 1280, 1280, original=huge_jpeg())
+        assert LINK.search((await user.reply()).text)
+        assert fake.downloads == [photo["message"]["photo"][1]["file_id"]]
+
+
 async def test_image_files_png_webp_and_a_4000px_photo(fake, pipeline, tmp_path):
     async with running_bot(bot_config(fake, tmp_path), pipeline):
         user = fake.user(107)
