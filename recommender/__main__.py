@@ -87,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true", help="one JSON object per line per image")
     p.add_argument("--detector", default=None, help="face detector (default: blazeface; also haar)")
+    p.add_argument("--model", default=None, help="emotion .tflite (default: models/emotion.tflite)")
     args = p.parse_args(argv)
 
     from .pipeline import Pipeline  # after argument parsing: --help stays instant
 
-    load_kwargs = {"detector": args.detector} if args.detector else {}
+    load_kwargs = {k: v for k, v in (("detector", args.detector), ("emotion_model", args.model)) if v}
     try:
         pipeline = Pipeline.load(**load_kwargs)
     except (FileNotFoundError, ValueError) as e:

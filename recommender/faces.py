@@ -24,6 +24,7 @@ import numpy as np
 
 from .imageio import DecodedImage
 from .paths import MODELS_DIR
+from .preprocess import CROP_MARGIN, CROP_SHIFT
 from .types import Box, Face
 
 BLAZEFACE_FULL = MODELS_DIR / "face_detection_full_range.tflite"
@@ -53,6 +54,10 @@ class DetectedFace(Face):
 
 class FaceDetector(Protocol):
     name: str
+    # How to frame this detector's boxes like FER-2013 (preprocess.crop_face's margin and shift),
+    # measured per detector by bench/crop_margin.py: detectors draw boxes differently.
+    crop_margin: float
+    crop_shift: float
 
     def detect(self, image: DecodedImage) -> list[DetectedFace]: ...
 
@@ -227,6 +232,7 @@ class BlazeFaceDetector:
         **kwargs,
     ):
         self.models = [BlazeFaceModel(v, **kwargs) for v in variants]
+        self.crop_margin, self.crop_shift = CROP_MARGIN, CROP_SHIFT
         self.name = "blazeface" if len(variants) > 1 else self.models[0].name
         self.near_fraction = near_fraction
 
@@ -264,6 +270,9 @@ class HaarDetector:
     def __init__(self, *, detect_side: int = 512, min_neighbors: int = 5, scale_factor: float = 1.1):
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         self.name = "haar"
+        # Haar's box already spans FER-2013's frame (bench/crop_margin.py: box ≈ 0.97 of the
+        # frame, centred), so it is cropped as is.
+        self.crop_margin, self.crop_shift = 0.0, 0.0
         self.detect_side = detect_side
         self.min_neighbors = min_neighbors
         self.scale_factor = scale_factor

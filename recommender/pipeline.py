@@ -17,7 +17,7 @@ from .emotion import EmotionClassifier
 from .faces import DEFAULT_DETECTOR, DetectedFace, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
-from .preprocess import CROP_MARGIN, FACE_SIZE, crop_face
+from .preprocess import FACE_SIZE, crop_face
 from .types import Box, FaceEmotion
 
 # A crowd photo still gets an answer, in bounded time: the largest faces are the ones that count.
@@ -68,7 +68,8 @@ class Pipeline:
         detector: FaceDetector,
         classifier: EmotionClassifier,
         *,
-        margin: float = CROP_MARGIN,
+        margin: float | None = None,
+        shift: float | None = None,
         align: bool = True,
         max_faces: int = MAX_FACES,
         max_pixels: int = imageio.MAX_PIXELS,
@@ -76,7 +77,9 @@ class Pipeline:
     ):
         self.detector = detector
         self.classifier = classifier
-        self.margin = margin
+        # the crop framing belongs to the detector that drew the boxes, unless overridden
+        self.margin = detector.crop_margin if margin is None else margin
+        self.shift = detector.crop_shift if shift is None else shift
         self.align = align
         self.max_faces = max_faces
         self.max_pixels = max_pixels
@@ -126,6 +129,7 @@ class Pipeline:
                 image.gray,
                 _to_working(f.box, image.scale),
                 margin=self.margin,
+                shift=self.shift,
                 roll_degrees=f.roll_degrees if self.align else 0.0,
             )
             for f in faces
