@@ -1,4 +1,4 @@
-"""`python -m bot`: run the Telegram bot until SIGTERM/SIGINT (exit 0).
+"""Run the Music Mood Lifter Telegram bot until SIGTERM/SIGINT (then exit 0).
 
 `python -m bot --check` validates the configuration and loads the models and the catalog,
 then exits: 0 when the bot could start, 2 with one line on stderr when it could not.

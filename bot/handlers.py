@@ -210,6 +210,7 @@ async def _answer_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, serv
         trace.done("too_large", bytes=tg_file.file_size)
         return
     data = bytes(await with_retry(tg_file.download_as_bytearray))  # in memory only, never on disk
+    LOG.debug("update %s: downloaded %d bytes", trace.update_id, len(data))
     if len(data) > limit:
         await _reply(update, texts.TOO_LARGE_DOWNLOAD.format(size=texts.human_bytes(len(data)),
                                                              limit=texts.human_bytes(limit)))

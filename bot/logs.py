@@ -40,7 +40,7 @@ def configure(level: str, secrets: Iterable[str], stream=None) -> None:
     root.setLevel(level)
     # Third-party loggers are capped whatever LOG_LEVEL says: at DEBUG/INFO they print request
     # URLs (with the token), raw chat ids, message texts and SQL parameters.
-    for noisy in ("httpx", "httpcore", "aiosqlite", "tornado.access", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "tornado.access", "apscheduler", "PIL", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
 

@@ -75,13 +75,20 @@ async def test_runs_answers_and_stops_cleanly_on_sigterm(fake, tmp_path):
     assert list((tmp_path / "tmp").iterdir()) == []  # the photo never touched the disk
 
 
-async def test_sigint_also_stops_with_exit_0(fake, tmp_path):
-    async with bot_process(tmp_path, bot_env(tmp_path, fake)) as proc:
-        user = fake.user(302)
+async def test_reads_dotenv_logs_no_ids_at_debug_and_stops_on_sigint(fake, tmp_path):
+    # Token and URLs come from ./.env this time; DEBUG logging must still hide ids and the token.
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in fake.env().items()))
+    async with bot_process(tmp_path, bot_env(tmp_path, LOG_LEVEL="DEBUG")) as proc:
+        user = fake.user(7770001)
         await user.send_text("/help")
         await user.reply(timeout=START_TIMEOUT)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        await user.reply()
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+    log = (tmp_path / "bot.log").read_text()
+    assert "kind=photo" in log and " DEBUG " in log
+    assert "7770001" not in log and TOKEN.split(":")[1] not in log
 
 
 async def test_missing_token_fails_with_one_clear_line(tmp_path):
