@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from recommender.paths import shared_data_dir
 from recommender.types import MOODS
@@ -121,3 +120,39 @@ def normalise_artist(artist: str) -> str:
 
 def song_key(title: str, artist: str) -> str:
     return f"{normalise_title(title)}|{normalise_artist(artist)}"
+
+
+# --- feature engineering -------------------------------------------------------------------------
+# Bounded [0, 1] descriptors whose information sits near the edges (instrumentalness is ~0 for
+# most songs with vocals and ~0.9 for calm pieces; acousticness likewise): a logit spreads them.
+_LOGIT_FEATURES = ("danceability", "acousticness", "energy", "instrumentalness", "liveness",
+                   "valence", "speechiness")
+_LOGIT_EPS = 1e-4
+
+
+def engineer(X) -> np.ndarray:
+    """The nine audio features (AUDIO_FEATURES order) → 9 raw + 7 logits + 2 interactions.
+
+    Only audio descriptors go in: popularity, release year, album and artist are left out on
+    purpose, because in data_moods they encode where a song was collected (the calm and sad
+    playlists are mostly 2018-2020 releases, happy/energetic ones older and more popular), which is
+    the label's source rather than how the music sounds, and would not carry over to other tables.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != len(AUDIO_FEATURES):
+        raise ValueError(f"expected {len(AUDIO_FEATURES)} columns {AUDIO_FEATURES}, got {X.shape}")
+    col = {name: X[:, i] for i, name in enumerate(AUDIO_FEATURES)}
+    logits = [_logit(col[name]) for name in _LOGIT_FEATURES]
+    # arousal x valence (happy vs sad among energetic songs), and "electric vs acoustic"
+    inter = [col["valence"] * col["energy"], col["energy"] - col["acousticness"]]
+    return np.column_stack([X, *logits, *inter])
+
+
+def engineered_names() -> list[str]:
+    return [*AUDIO_FEATURES, *(f"logit_{n}" for n in _LOGIT_FEATURES), "valence_x_energy",
+            "energy_minus_acousticness"]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _LOGIT_EPS, 1 - _LOGIT_EPS)
+    return np.log(p / (1 - p))
