@@ -1,6 +1,23 @@
-"""Build data/catalog.csv: the hand-labelled songs, plus (later steps) model-labelled ones.
+"""Build data/catalog.csv: hand-labelled songs plus confidently model-labelled ones, deduplicated.
 
-    python -m training.build_catalog --hand-labelled-only
+    python -m training.build_catalog                       # data_moods + spotify_songs (~28k tracks)
+    python -m training.build_catalog --hand-labelled-only  # only the 686 human-labelled songs
+    python -m training.build_catalog --spotify-playlist ID [ID ...]   # also add playlists' tracks
+                                      (needs SPOTIPY_CLIENT_ID / SPOTIPY_CLIENT_SECRET)
+
+How a song gets in:
+* The 686 songs of data_moods.csv keep their human label (confidence 1.0); they win every duplicate.
+* Every other track is labelled by the shipped model (models/song_mood.joblib); it is kept when the
+  model's probability for its mood reaches that mood's threshold AND the song passes the mood's
+  sanity rule, a coarse range check taken from the human-labelled songs (MOOD_RULES), so that the
+  model is not trusted far outside what it was trained on.
+* Calm is scarce in the pop/rap/rock/EDM/Latin table. A track whose audio matches the calm profile of
+  the human-labelled calm songs (acousticness >= 0.5, energy <= 0.4, instrumentalness >= 0.5: 172 of
+  the 185 human songs with that profile are calm, 13 sad) is labelled calm when the model ranks calm
+  first or second with p >= 0.2 (the model tends to call quiet instrumental lo-fi "sad"). Nothing else
+  is pushed into calm.
+* Duplicates: by track id, then by normalised title + lead artist (remixes, remasters, "feat."
+  variants count once); the human-labelled copy wins, else the most popular one.
 """
 from __future__ import annotations
 
@@ -8,11 +25,31 @@ import argparse
 import sys
 from pathlib import Path
 
+import joblib
+import numpy as np
 import pandas as pd
 
 from recommender.paths import CATALOG_PATH
+from recommender.types import MOODS
 
-from .songs_data import CATALOG_COLUMNS, load_data_moods
+from .evaluate_songs import MODEL_PATH
+from .songs_data import AUDIO_FEATURES, CATALOG_COLUMNS, load_data_moods, load_spotify_songs, song_key
+
+# Minimum model probability per mood. Happy is the model's most over-predicted class (it absorbs
+# much of energetic), so it needs more certainty; calm is rare and guarded by its rule instead.
+THRESHOLDS: dict[str, float] = {"calm": 0.5, "happy": 0.7, "energetic": 0.6, "sad": 0.6}
+
+# Sanity rules per mood, from the human-labelled songs (share of them that pass, measured):
+# calm 0.98, energetic 0.98; the sad and happy rules only cut the extremes the labels never reach.
+MOOD_RULES: dict[str, str] = {
+    "calm": "energy <= 0.45 and (acousticness >= 0.3 or instrumentalness >= 0.7)",
+    "energetic": "energy >= 0.6",
+    "happy": "valence >= 0.25 and energy >= 0.4",
+    "sad": "valence <= 0.7 and energy <= 0.8",
+}
+CALM_PROFILE = "acousticness >= 0.5 and energy <= 0.4 and instrumentalness >= 0.5"
+CALM_PROFILE_MIN_P = 0.2
+MIN_PER_MOOD, MIN_TOTAL = 500, 10_000
 
 
 def hand_labelled() -> pd.DataFrame:
@@ -22,6 +59,61 @@ def hand_labelled() -> pd.DataFrame:
     return df
 
 
+def label_tracks(model, tracks: pd.DataFrame, source: str = "model") -> pd.DataFrame:
+    """Add mood, confidence and label_source from the model (plus the calm-profile rule)."""
+    out = tracks.copy()
+    proba = model.predict_proba(out[list(AUDIO_FEATURES)].to_numpy(float))
+    classes = np.asarray(model.classes_)
+    order = np.argsort(-proba, axis=1)
+    out["mood"] = classes[order[:, 0]]
+    out["confidence"] = proba[np.arange(len(out)), order[:, 0]]
+    out["label_source"] = source
+    calm = int(np.flatnonzero(classes == "calm")[0])
+    p_calm = proba[:, calm]
+    calm_in_top2 = (order[:, 0] == calm) | (order[:, 1] == calm)
+    rescue = (out.eval(CALM_PROFILE).to_numpy() & calm_in_top2 & (p_calm >= CALM_PROFILE_MIN_P)
+              & (out["mood"].to_numpy() != "calm"))
+    out.loc[rescue, "mood"] = "calm"
+    out.loc[rescue, "confidence"] = p_calm[rescue]
+    out.loc[rescue, "label_source"] = f"{source}+calm-profile"
+    return out
+
+
+def keep_confident(labelled: pd.DataFrame) -> pd.DataFrame:
+    keep = np.zeros(len(labelled), dtype=bool)
+    for mood in MOODS:
+        is_mood = (labelled["mood"] == mood).to_numpy()
+        rule = labelled.eval(MOOD_RULES[mood]).to_numpy()
+        rescued = labelled["label_source"].str.endswith("calm-profile").to_numpy()
+        sure = labelled["confidence"].to_numpy() >= THRESHOLDS[mood]
+        keep |= is_mood & rule & (sure | rescued)
+    return labelled[keep]
+
+
+def deduplicate(df: pd.DataFrame) -> pd.DataFrame:
+    """Human labels win, then popularity, then confidence; one row per track id and per song."""
+    df = df.assign(_human=(df["label_source"] == "human").astype(int),
+                   _key=[song_key(t, a) for t, a in zip(df["name"], df["artist"])])
+    df = df.sort_values(["_human", "popularity", "confidence", "track_id"],
+                        ascending=[False, False, False, True], kind="mergesort")
+    df = df.drop_duplicates("track_id").drop_duplicates("_key")
+    return df.drop(columns=["_human", "_key"])
+
+
+def build(model, extra: pd.DataFrame | None = None, hand_only: bool = False) -> pd.DataFrame:
+    parts = [hand_labelled()]
+    if not hand_only:
+        tracks = load_spotify_songs()
+        parts.append(keep_confident(label_tracks(model, tracks)))
+    if extra is not None and len(extra):
+        parts.append(keep_confident(label_tracks(model, extra, source="spotify-playlist")))
+    df = deduplicate(pd.concat(parts, ignore_index=True))
+    df["mood"] = pd.Categorical(df["mood"], categories=list(MOODS))
+    df = df.sort_values(["mood", "confidence", "popularity"], ascending=[True, False, False])
+    df["mood"] = df["mood"].astype(str)
+    return df.reset_index(drop=True)
+
+
 def write_catalog(df: pd.DataFrame, path: Path) -> None:
     """Write atomically: a half-written catalog must never replace a good one."""
     out = df.loc[:, list(CATALOG_COLUMNS)].copy()
@@ -29,22 +121,65 @@ def write_catalog(df: pd.DataFrame, path: Path) -> None:
         out[col] = out[col].round(4)
     out["tempo"] = out["tempo"].round(1)
     out["confidence"] = out["confidence"].round(4)
+    out["genre"] = out["genre"].fillna("")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     out.to_csv(tmp, index=False)
     tmp.replace(path)
 
 
+def report(df: pd.DataFrame) -> str:
+    lines = ["per-mood counts (label source):"]
+    counts = df.groupby(["mood", "label_source"]).size().unstack(fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    lines.append(counts.reindex(list(MOODS)).to_string())
+    lines.append(f"total distinct songs: {len(df)}")
+    lines.append("\nsanity table (means per mood):")
+    means = df.groupby("mood")[["valence", "energy", "acousticness", "instrumentalness", "tempo"]].mean()
+    lines.append(means.reindex(list(MOODS)).round(3).to_string())
+    lines.append("\nexamples (most popular model-labelled, then human-labelled):")
+    for mood in MOODS:
+        sub = df[df["mood"] == mood]
+        ex = pd.concat([sub[sub["label_source"] != "human"].nlargest(4, "popularity"),
+                        sub[sub["label_source"] == "human"].nlargest(2, "popularity")])
+        for r in ex.itertuples():
+            lines.append(f"  {mood:9s} {r.name[:40]:40s} — {r.artist[:24]:24s} conf={r.confidence:.2f} "
+                         f"v={r.valence:.2f} e={r.energy:.2f} a={r.acousticness:.2f} [{r.label_source}]")
+    short = [m for m in MOODS if (df["mood"] == m).sum() < MIN_PER_MOOD]
+    for mood in short:
+        lines.append(f"\nNOTE: only {(df['mood'] == mood).sum()} genuine {mood} songs "
+                     f"(< {MIN_PER_MOOD}); the source tables hold no more that pass the rules.")
+    if len(df) < MIN_TOTAL:
+        lines.append(f"NOTE: {len(df)} songs in all (< {MIN_TOTAL}).")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=CATALOG_PATH)
+    ap.add_argument("--model", type=Path, default=MODEL_PATH)
     ap.add_argument("--hand-labelled-only", action="store_true",
                     help="only the 686 songs of data_moods.csv with their human labels")
+    ap.add_argument("--spotify-playlist", nargs="+", metavar="ID", default=[],
+                    help="also add these playlists' tracks (needs SPOTIPY_CLIENT_ID/SECRET)")
     args = ap.parse_args(argv)
-    df = hand_labelled()
-    df = df.sort_values(["mood", "popularity"], ascending=[True, False])
+
+    extra = None
+    if args.spotify_playlist:
+        from .spotify_tracks import SpotifyImportError, fetch_playlists  # spotipy only when asked
+
+        try:
+            extra = fetch_playlists(args.spotify_playlist)
+        except SpotifyImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            print("no catalog written", file=sys.stderr)
+            return 2
+        print(f"fetched {len(extra)} tracks with audio features from {len(args.spotify_playlist)} playlist(s)")
+
+    model = None if args.hand_labelled_only and extra is None else joblib.load(args.model)
+    df = build(model, extra=extra, hand_only=args.hand_labelled_only)
+    print(report(df))
     write_catalog(df, args.out)
-    print(df["mood"].value_counts().sort_index().to_string())
     print(f"wrote {len(df)} songs to {args.out}")
     return 0
 
