@@ -36,7 +36,7 @@ _JITTER_MIN = 10
 _JITTER_MAX = 200
 
 
-def _score(song: Song) -> float:
+def song_score(song: Song) -> float:
     """Higher first: the model's confidence, then popularity (0-100) as the weaker half."""
     return 0.6 * song.confidence + 0.4 * (song.popularity / 100.0)
 
@@ -74,7 +74,7 @@ def spread_artists(songs: Iterable[Song]) -> list[Song]:
     return out
 
 
-def _user_jitter(user_id: int, track_id: str) -> float:
+def user_jitter(user_id: int, track_id: str) -> float:
     """A uniform number in [0, 1) fixed for (user, track): blake2b, not hash(), which is salted."""
     digest = hashlib.blake2b(f"{user_id}:{track_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
@@ -109,7 +109,7 @@ class Catalog:
         for song in by_id.values():
             grouped.setdefault(song.mood, []).append(song)
         by_mood = {
-            mood: tuple(spread_artists(sorted(grouped[mood], key=lambda s: (-_score(s), s.track_id))))
+            mood: tuple(spread_artists(sorted(grouped[mood], key=lambda s: (-song_score(s), s.track_id))))
             for mood in MOODS
             if mood in grouped
         }
@@ -141,7 +141,7 @@ def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> tuple[Song, ..
     n = len(songs)
     window = min(_JITTER_MAX, max(_JITTER_MIN, int(n * _JITTER_FRACTION)))
     keyed = sorted(
-        range(n), key=lambda i: (i + window * _user_jitter(user_id, songs[i].track_id), i)
+        range(n), key=lambda i: (i + window * user_jitter(user_id, songs[i].track_id), i)
     )
     return tuple(spread_artists(songs[i] for i in keyed))
 
