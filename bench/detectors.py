@@ -1,6 +1,6 @@
 """Compare face detectors on the labelled real photos in ../shared/data/photos.
 
-    python -m bench.detectors [--detectors haar,blazeface,blazeface-short,mtcnn] [--repeat 3]
+    python -m bench.detectors [--detectors haar,blazeface-short,blazeface-full,blazeface,mtcnn] [--repeat 3]
 
 Per detector it prints: faces found / expected on the one-face photos, false faces on the
 no-face photos, recall on the group photos, robustness on the one-face photos turned ±20°
@@ -178,7 +178,7 @@ def evaluate(name: str, photos, repeat: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", type=Path, default=shared_data_dir() / "photos")
-    p.add_argument("--detectors", default="haar,blazeface-short,blazeface,mtcnn")
+    p.add_argument("--detectors", default="haar,blazeface-short,blazeface-full,blazeface,mtcnn")
     p.add_argument("--repeat", type=int, default=3, help="timing repeats per photo (best of)")
     args = p.parse_args(argv)
     photos = load_photos(args.photos)
