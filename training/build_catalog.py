@@ -154,6 +154,25 @@ def report(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _fetch_spotify(playlist_ids: list[str]) -> pd.DataFrame | None:
+    """The playlists' tracks with audio features, or None after printing why (one line)."""
+    from recommender.spotify import (SpotifySettings, SpotifyUnavailable, fetch_playlist_tracks,
+                                     make_client)
+
+    settings = SpotifySettings.from_env()
+    if settings is None:
+        print("error: --spotify-playlist needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET",
+              file=sys.stderr)
+        return None
+    try:
+        rows = fetch_playlist_tracks(make_client(settings), playlist_ids)
+    except SpotifyUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    columns = ["track_id", "name", "artist", "popularity", "year", "genre", *AUDIO_FEATURES]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=CATALOG_PATH)
@@ -166,15 +185,12 @@ def main(argv: list[str] | None = None) -> int:
 
     extra = None
     if args.spotify_playlist:
-        from .spotify_tracks import SpotifyImportError, fetch_playlists  # spotipy only when asked
-
-        try:
-            extra = fetch_playlists(args.spotify_playlist)
-        except SpotifyImportError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        extra = _fetch_spotify(args.spotify_playlist)
+        if extra is None:
             print("no catalog written", file=sys.stderr)
             return 2
-        print(f"fetched {len(extra)} tracks with audio features from {len(args.spotify_playlist)} playlist(s)")
+        print(f"fetched {len(extra)} tracks with audio features from "
+              f"{len(args.spotify_playlist)} playlist(s)")
 
     model = None if args.hand_labelled_only and extra is None else joblib.load(args.model)
     df = build(model, extra=extra, hand_only=args.hand_labelled_only)
