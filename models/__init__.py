@@ -1,0 +1,1 @@
+"""Model definitions (Keras 3) and the small trained artifacts the bot serves."""

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The recipe that trained the shipped emotion model on a lent GPU machine (Keras 3 on JAX).
+# Phase 1: three teachers (wide VGG) and a hard-label student baseline, in parallel.
+# Phase 2: students distilled from the teachers' flip-averaged ensemble, in parallel.
+# usage: training/gpu_recipe.sh DATA(.npz|.csv.gz) OUTDIR PHASE1_SECONDS PHASE2_SECONDS
+# Each run is an ordinary `python -m training.train_emotion` (see its --help); the epochs each
+# reached under its time budget are in OUTDIR/*/state.json, so a run can be repeated exactly with
+# --epochs N on any machine.
+set -u
+DATA=$1 OUT=$2 T1=$3 T2=$4
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false TF_CPP_MIN_LOG_LEVEL=2
+export KERAS_BACKEND=${KERAS_BACKEND:-jax}
+mkdir -p "$OUT"
+# EXTRA: flags for every run, e.g. "--mixed-precision --batch-size 256 --lr 3e-3" on a GPU.
+train() { local name=$1; shift; $PY -m training.train_emotion --data "$DATA" --out "$OUT/$name" "$@" ${EXTRA:-} >"$OUT/$name.log" 2>&1; }
+
+train teacher1 --arch teacher --seed 11 --epochs 400 --time-budget "$T1" &
+train teacher2 --arch teacher --seed 12 --epochs 400 --time-budget "$T1" --ferplus-weight 0.3 &
+train teacher3 --arch teacher --seed 13 --epochs 400 --time-budget "$T1" --dropout 0.5 &
+train student_hard --arch student --seed 21 --epochs 400 --time-budget "$T1" &
+wait
+$PY -m training.teacher_targets --data "$DATA" --out "$OUT/teacher_probs.npy" \
+    --teachers "$OUT"/teacher*/best.keras >"$OUT/teacher_targets.log" 2>&1
+cat "$OUT/teacher_targets.log" | grep -v '^[WI]0000'
+train student_kd --arch student --seed 31 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
+train student_s_kd --arch student-s --seed 32 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
+train student_l_kd --arch student-l --seed 33 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
+wait
+for f in "$OUT"/*.log; do echo "== $f"; grep -E "time budget|done:|Error|error" "$f" | tail -3; done

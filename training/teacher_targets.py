@@ -1,0 +1,49 @@
+"""Soft targets for distillation: the flip-averaged mean of several trained teachers.
+
+    python -m training.teacher_targets --teachers runs/t1/best.keras runs/t2/best.keras --out runs/teachers.npy
+
+Writes an (N_train, 7) float32 array aligned with the Training rows and prints each
+teacher's and the ensemble's PublicTest accuracy.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recommender.preprocess import to_model_input  # noqa: E402
+from training.fer_data import load_fer  # noqa: E402
+from training.train_emotion import predict_tta  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", type=Path, default=None)
+    p.add_argument("--teachers", type=Path, nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    data = load_fer(args.data)
+    train, val = data.split("Training"), data.split("PublicTest")
+    x_train, x_val = to_model_input(train.faces), to_model_input(val.faces)
+    train_sum = np.zeros((len(x_train), 7), np.float32)
+    val_sum = np.zeros((len(x_val), 7), np.float32)
+    for path in args.teachers:
+        net = keras.models.load_model(path, compile=False)
+        pv = predict_tta(net, x_val)
+        print(f"{path}: PublicTest accuracy {(pv.argmax(1) == val.labels).mean():.4f}", flush=True)
+        val_sum += pv
+        train_sum += predict_tta(net, x_train)
+    print(f"ensemble of {len(args.teachers)}: PublicTest accuracy {(val_sum.argmax(1) == val.labels).mean():.4f}")
+    np.save(args.out, train_sum / len(args.teachers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
