@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from telegram import LinkPreviewOptions, Message, Update
@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 from recommender.imageio import WORK_SIDE, ImageError
-from recommender.selection import Pick, pick_next
+from recommender.selection import Pick, pick_lift, pick_next
 from recommender.types import MOODS, Song
 
 from . import keyboards, texts
@@ -253,16 +253,13 @@ async def _next_song(services: svc.Services, user_id: int, mood: str, step: int 
     `step` is None outside lift mode; in lift mode it counts the songs since the photo, and the
     songs move from the detected mood toward brighter ones as it grows.
     """
-    order = services.catalog.order_for_user(mood, user_id)
-    if not step:
+    catalog = services.catalog
+    if step is None:
+        order = catalog.order_for_user(mood, user_id)
         return await services.store.serve_next(user_id, mood, lambda served: pick_next(order, served))
-    order = lifted_order(services.catalog, order, mood, user_id, step)
-    # Lifted songs may come from other moods: choose against the whole history.
-    return await services.store.serve_next(user_id, None, lambda served: pick_next(order, served))
-
-
-def lifted_order(catalog: Any, order: Sequence[Song], mood: str, user_id: int, step: int) -> Sequence[Song]:
-    return order
+    # Lifted songs cross moods: choose against the whole history.
+    return await services.store.serve_next(
+        user_id, None, lambda served: pick_lift(catalog, mood, step, user_id, served))
 
 
 # --- "More" ------------------------------------------------------------------------------------

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .types import Song
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,31 @@ def remaining(order: Sequence[Song], served: Sequence[Served]) -> int:
     relevant = [s for s in served if s.track_id in ids]
     cycle = max((s.cycle for s in relevant), default=0)
     return len(ids - {s.track_id for s in relevant if s.cycle == cycle})
+
+
+def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequence[Served]) -> Pick | None:
+    """The next song in lift mode (recommender.lift), by the same no-repeat rule.
+
+    `served` is the user's whole history (lifted songs cross moods). A song counts as heard when
+    it was served in its own mood's current cycle; when every song is heard, lift starts over
+    (restarted=True) and the song opens a new cycle of its mood.
+    """
+    from .lift import choose_lift_song
+
+    cycles: dict[str, int] = {}
+    moods: dict[str, str] = {}
+    for s in served:
+        song = catalog.get(s.track_id)
+        if song is not None:
+            moods[s.track_id] = song.mood
+            cycles[song.mood] = max(cycles.get(song.mood, 0), s.cycle)
+    heard = {s.track_id for s in served if s.track_id in moods and s.cycle == cycles[moods[s.track_id]]}
+    last = catalog.get(served[-1].track_id) if served else None
+    avoid = last.artist if last is not None else None
+    song = choose_lift_song(catalog, mood, step, user_id, exclude=heard, avoid_artist=avoid)
+    if song is not None:
+        return Pick(song=song, cycle=cycles.get(song.mood, 0), restarted=False)
+    song = choose_lift_song(catalog, mood, step, user_id, avoid_artist=avoid)
+    if song is None:
+        return None
+    return Pick(song=song, cycle=cycles.get(song.mood, 0) + 1, restarted=True)

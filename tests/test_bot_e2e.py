@@ -1,6 +1,7 @@
 """The real bot, driven through the loopback Bot API: what a user sees, with the real pipeline."""
 from __future__ import annotations
 
+import math
 import re
 
 from bot_harness import (  # noqa: F401  (pytest fixtures)
@@ -18,6 +19,8 @@ from bot_harness import (  # noqa: F401  (pytest fixtures)
 )
 from recommender.catalog import Catalog
 from recommender.history import HistoryStore
+from recommender.lift import GOAL, LIFT_STEPS
+from recommender.paths import CATALOG_PATH
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS
 
@@ -180,3 +183,43 @@ async def test_one_users_updates_stay_in_order_and_others_are_not_blocked(fake, 
         assert LINK.search(first.text) and "How it works" in second.text
         quick_at = fake.sent_to(110)[0].at
         assert quick_at < first.at
+
+
+async def test_lift_mode_rises_step_by_step_and_toggles_off(fake, pipeline, tmp_path):
+    # The shipped catalog: lift needs a catalog large enough to have songs near each step's target.
+    catalog = Catalog.load(CATALOG_PATH)
+    config = bot_config(fake, tmp_path, CATALOG_PATH=str(CATALOG_PATH))
+    async with running_bot(config, pipeline, catalog):
+        user = fake.user(112)
+        await user.send_text("/lift")
+        assert "Lift mode is <b>on</b>" in (await user.reply()).text
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        reply = await user.reply()
+        _, mood = emotion_and_mood(reply.text)
+        assert "Lift mode" in reply.text and reply.buttons[0]["callback_data"] == f"more:{mood}:0"
+        songs = [catalog.get(track_of(reply.text))]
+        for step in range(1, LIFT_STEPS + 1):
+            await user.press(reply)
+            reply = await user.reply()
+            assert f"Lifting, step {step}" in reply.text
+            assert reply.buttons[0]["callback_data"] == f"more:{mood}:{step}"
+            songs.append(catalog.get(track_of(reply.text)))
+        assert len({s.track_id for s in songs}) == len(songs)
+        assert songs[0].mood == mood  # step 0 meets the listener where they are
+
+        def distance_to_goal(song):
+            return math.hypot(song.valence - GOAL[0], song.energy - GOAL[1])
+
+        assert distance_to_goal(songs[-1]) < 0.2
+        assert distance_to_goal(songs[-1]) <= distance_to_goal(songs[0])
+        await user.send_text("/lift")
+        assert "Lift mode is <b>off</b>" in (await user.reply()).text
+        await user.press(reply)  # a lift button, pressed after lift was turned off
+        plain = await user.reply()
+        assert "Another" in plain.text and plain.buttons[0]["callback_data"] == f"more:{mood}"
+        assert catalog.get(track_of(plain.text)).mood == mood
+    store = await HistoryStore.open(config.database_path)
+    try:
+        assert not await store.get_lift(112) and await store.count(112) == LIFT_STEPS + 2
+    finally:
+        await store.close()

@@ -1,7 +1,7 @@
 """The 'next unseen song' rule, on plain values."""
 from __future__ import annotations
 
-from recommender.selection import Served, pick_next, remaining
+from recommender.selection import Served, pick_lift, pick_next, remaining
 from recommender.types import Song
 
 
@@ -66,3 +66,35 @@ def test_songs_added_to_catalog_are_served_before_a_restart():
 
 def test_empty_mood_gives_none():
     assert pick_next([], [Served("t0", 0)]) is None
+
+
+def lift_catalog():
+    from recommender.catalog import Catalog
+
+    # Enough songs per mood to fill a lift pool (recommender.lift.POOL_SIZE) from one mood.
+    points = {"sad": (0.2, 0.3), "calm": (0.1, 0.15), "happy": (0.75, 0.7), "energetic": (0.5, 0.9)}
+    return Catalog.from_songs(
+        Song(track_id=f"{mood}{i}", name=f"{mood} {i}", artist=f"{mood} artist {i % 7}", mood=mood,
+             valence=points[mood][0] + (i % 10) * 0.005, energy=points[mood][1] + (i % 10) * 0.005)
+        for mood in points for i in range(160))
+
+
+def test_lift_starts_in_the_mood_then_rises_without_repeats():
+    catalog = lift_catalog()
+    history: list[Served] = []
+    picks = []
+    for step in range(6):
+        pick = pick_lift(catalog, "sad", step, user_id=9, served=history)
+        assert pick is not None and not pick.restarted
+        history.append(Served(pick.song.track_id, pick.cycle))
+        picks.append(pick.song)
+    assert picks[0].mood == "sad"
+    assert picks[-1].valence + picks[-1].energy > picks[0].valence + picks[0].energy + 0.5
+    assert len({s.track_id for s in picks}) == len(picks)
+
+
+def test_lift_starts_over_when_everything_was_heard():
+    catalog = lift_catalog()
+    history = [Served(s.track_id, 0) for m in catalog.moods for s in catalog.songs(m)]
+    pick = pick_lift(catalog, "happy", 2, user_id=9, served=history)
+    assert pick is not None and pick.restarted and pick.cycle == 1
