@@ -62,6 +62,16 @@ def load_catalog(config: Config) -> Any:
     return Catalog.load(config.catalog_path)
 
 
+def load_enricher(config: Config) -> Any:
+    """Spotify enrichment when credentials are set (optional: the catalog alone is enough)."""
+    env = config.spotify_env()
+    if "SPOTIPY_CLIENT_ID" not in env or "SPOTIPY_CLIENT_SECRET" not in env:
+        return None
+    from recommender.spotify import Enricher
+
+    return Enricher.from_env(env)
+
+
 async def start_services(app: Application, config: Config, *, pipeline: Any = None,
                          catalog: Any = None) -> Services:
     """Open the history, load + warm the models once, publish the command menu."""
@@ -78,7 +88,8 @@ async def start_services(app: Application, config: Config, *, pipeline: Any = No
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     services = Services(config=config, pipeline=pipeline, catalog=catalog, store=store,
-                        executor=executor, bot_username=app.bot.username)
+                        executor=executor, bot_username=app.bot.username,
+                        enricher=load_enricher(config))
     app.bot_data[KEY] = services
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])
     return services

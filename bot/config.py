@@ -34,6 +34,8 @@ class Config:
     log_level: str = "INFO"
     spotify_client_id: str | None = None
     spotify_client_secret: str | None = field(default=None, repr=False)
+    spotify_api_url: str | None = None  # a Spotify Web API stand-in (tests); normally unset
+    spotify_token_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "0.0.0.0"
@@ -45,6 +47,13 @@ class Config:
     max_pending_per_user: int = 20
     max_download_bytes: int = 10 * 1024 * 1024
     max_history_per_user: int = 2000
+
+    def spotify_env(self) -> dict[str, str]:
+        """The Spotify settings in the form recommender.spotify reads them."""
+        pairs = {"SPOTIPY_CLIENT_ID": self.spotify_client_id,
+                 "SPOTIPY_CLIENT_SECRET": self.spotify_client_secret,
+                 "SPOTIFY_API_URL": self.spotify_api_url, "SPOTIFY_TOKEN_URL": self.spotify_token_url}
+        return {k: v for k, v in pairs.items() if v}
 
     @property
     def webhook_mode(self) -> bool:
@@ -104,6 +113,8 @@ class Config:
             log_level=log_level,
             spotify_client_id=get("SPOTIPY_CLIENT_ID"),
             spotify_client_secret=get("SPOTIPY_CLIENT_SECRET"),
+            spotify_api_url=get("SPOTIFY_API_URL"),
+            spotify_token_url=get("SPOTIFY_TOKEN_URL"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",

@@ -233,10 +233,11 @@ async def _answer_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, serv
     mood = analysis.mood
     step = 0 if await services.store.get_lift(user.id) else None
     pick = await _next_song(services, user.id, mood, step)
+    extra = await services.enrich(pick.song) if pick else None
     reply = texts.analysis_reply(
         emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=mood,
         n_faces=len(analysis.faces), song=pick.song if pick else None,
-        restarted=bool(pick and pick.restarted), lift_step=step)
+        restarted=bool(pick and pick.restarted), lift_step=step, extra=extra)
     if pick is None:
         await _reply(update, reply)
         trace.done("no_songs", mood=mood)
@@ -286,8 +287,9 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pick = await _next_song(services, user_id, mood, step)
     assert pick is not None
     chat_id = query.message.chat.id if query.message else user_id
+    extra = await services.enrich(pick.song)
     await with_retry(lambda: context.bot.send_message(
-        chat_id, texts.more_reply(pick.song, mood, pick.restarted, lift_step=step),
+        chat_id, texts.more_reply(pick.song, mood, pick.restarted, lift_step=step, extra=extra),
         parse_mode=ParseMode.HTML, reply_markup=keyboards.more_keyboard(mood, step),
         link_preview_options=_song_options(pick.song)))
     trace.done("more", mood=mood, restarted=int(pick.restarted), **({"lift_step": step} if step else {}))

@@ -14,6 +14,7 @@ from recommender.history import HistoryStore
 from .config import Config
 
 KEY = "services"
+ENRICH_TIMEOUT_S = 1.5
 
 
 @dataclass
@@ -24,6 +25,16 @@ class Services:
     store: HistoryStore
     executor: ThreadPoolExecutor
     bot_username: str | None = None
+    enricher: Any = None  # recommender.spotify.Enricher when Spotify credentials are set
+
+    async def enrich(self, song: Any) -> Any:
+        """Album/cover/preview from Spotify, or None: never more than ENRICH_TIMEOUT_S late."""
+        if self.enricher is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.enricher.enrich, song), ENRICH_TIMEOUT_S)
+        except Exception:  # timeout or any Spotify trouble: answer from the catalog alone
+            return None
 
     async def analyze(self, data: bytes) -> Any:
         """Decode + detect + classify in the bounded worker pool, never on the event loop."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS, Song
@@ -66,12 +67,21 @@ def percent(confidence: float) -> str:
     return f"{round(confidence * 100)}%"
 
 
-def song_lines(song: Song) -> str:
-    return f"🎵 <b>{escape(song.name)}</b> — {escape(song.artist)}\n{escape(song.url)}"
+def song_lines(song: Song, extra: Any = None) -> str:
+    """Title — artist, then (with Spotify enrichment) the album and a preview link, then the URL."""
+    lines = [f"🎵 <b>{escape(song.name)}</b> — {escape(song.artist)}"]
+    album = getattr(extra, "album", None)
+    preview = getattr(extra, "preview_url", None)
+    if album:
+        lines.append(f"💿 {escape(album)}")
+    if preview:
+        lines.append(f'▶️ <a href="{escape(preview, quote=True)}">30-second preview</a>')
+    lines.append(escape(song.url))
+    return "\n".join(lines)
 
 
 def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, song: Song | None,
-                   restarted: bool = False, lift_step: int | None = None) -> str:
+                   restarted: bool = False, lift_step: int | None = None, extra: Any = None) -> str:
     lines = []
     if n_faces > 1:
         lines.append(f"I see {n_faces} faces — answering for the largest one.")
@@ -82,15 +92,16 @@ def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, 
     if restarted:
         lines.append(exhausted(mood))
     lines.append("")
-    lines.append(song_lines(song) if song else f"I have no {escape(mood)} songs yet, sorry.")
+    lines.append(song_lines(song, extra) if song else f"I have no {escape(mood)} songs yet, sorry.")
     return "\n".join(lines)
 
 
-def more_reply(song: Song, mood: str, restarted: bool, lift_step: int | None = None) -> str:
+def more_reply(song: Song, mood: str, restarted: bool, lift_step: int | None = None,
+               extra: Any = None) -> str:
     head = exhausted(mood) + "\n\n" if restarted else ""
     if lift_step:
-        return f"{head}⬆️ Lifting, step {lift_step}:\n{song_lines(song)}"
-    return f"{head}Another {MOOD_EMOJI.get(mood, '')} {escape(mood)} song:\n{song_lines(song)}"
+        return f"{head}⬆️ Lifting, step {lift_step}:\n{song_lines(song, extra)}"
+    return f"{head}Another {MOOD_EMOJI.get(mood, '')} {escape(mood)} song:\n{song_lines(song, extra)}"
 
 
 def exhausted(mood: str) -> str:

@@ -223,3 +223,27 @@ async def test_lift_mode_rises_step_by_step_and_toggles_off(fake, pipeline, tmp_
         assert not await store.get_lift(112) and await store.count(112) == LIFT_STEPS + 2
     finally:
         await store.close()
+
+
+async def test_spotify_enrichment_adds_the_album_and_falls_back_silently(fake, pipeline, tmp_path):
+    from fake_spotify import CLIENT_ID, CLIENT_SECRET, FakeSpotify
+
+    with FakeSpotify() as spotify:
+        for mood in CATALOG.moods:
+            for song in CATALOG.songs(mood):
+                spotify.add_track(song.track_id, song.name, song.artist, album=f"Album of {song.name}",
+                                  preview=f"https://p.scdn.co/mp3-preview/{song.track_id}")
+        settings = spotify.settings()
+        config = bot_config(fake, tmp_path, SPOTIPY_CLIENT_ID=CLIENT_ID, SPOTIPY_CLIENT_SECRET=CLIENT_SECRET,
+                            SPOTIFY_API_URL=settings.api_url, SPOTIFY_TOKEN_URL=settings.token_url)
+        async with running_bot(config, pipeline):
+            user = fake.user(113)
+            await user.send_photo(selfie_jpeg(), 512, 512)
+            reply = await user.reply()
+            song = CATALOG.get(track_of(reply.text))
+            assert "💿 Album of" in reply.text and f"mp3-preview/{song.track_id}" in reply.text
+            assert reply.link_preview == {"is_disabled": False, "url": song.url}  # still the cover
+            spotify.tracks.clear()  # Spotify now fails (404): the song still comes, without album
+            await user.press(reply)
+            plain = await user.reply()
+            assert LINK.search(plain.text) and "💿" not in plain.text
