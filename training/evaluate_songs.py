@@ -1,6 +1,7 @@
 """Song-mood model selection on data_moods.csv (686 hand-labelled songs), repeated stratified CV.
 
     python -m training.evaluate_songs          # the CV table; last line: cv_accuracy=<shipped model>
+    python -m training.evaluate_songs --keras  # plus the seed model run in Keras itself (slower)
     python -m training.evaluate_songs --save   # also fit the best candidate on all songs and write
                                                # models/song_mood.joblib + models/song_mood.card.json
 
@@ -16,6 +17,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -25,7 +27,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import sklearn
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier, VotingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -43,8 +45,10 @@ MODEL_PATH = MODELS_DIR / "song_mood.joblib"
 CARD_PATH = MODELS_DIR / "song_mood.card.json"
 N_SPLITS, N_REPEATS, CV_SEED = 5, 3, 0
 
-# Measured during model selection (same repeated CV unless said), kept out of the table for time.
+# Measured during model selection (same repeated CV unless said), kept out of the table for time;
+# all below the shipped candidate.
 TRIED = {
+    "the seed model in Keras itself (--keras)": "0.7911 ± 0.0267, like its MLPClassifier replica",
     "track length and key as extra features": "0.816-0.822, no gain",
     "quantile / spline / 4-bin encodings + logistic regression": "0.793-0.820",
     "degree-2 polynomial features, L2 or L1 logistic regression": "0.790-0.815",
@@ -62,10 +66,38 @@ def _engineered(*steps) -> Pipeline:
     return make_pipeline(FunctionTransformer(engineer), StandardScaler(), *steps)
 
 
-def candidates() -> dict[str, Pipeline | VotingClassifier]:
+class KerasSeedMLP(BaseEstimator, ClassifierMixin):
+    """The seed's Keras model itself: Dense(8, relu) → Dense(4, softmax), Adam, 300 epochs, batch 200."""
+
+    def __init__(self, epochs: int = 300, batch_size: int = 200, seed: int = 0) -> None:
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+
+    def fit(self, X, y):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+        import keras  # only for --keras: TensorFlow is slow to import
+
+        keras.utils.set_random_seed(self.seed)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.model_ = keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(8, activation="relu"),
+                                        keras.layers.Dense(len(self.classes_), activation="softmax")])
+        self.model_.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        self.model_.fit(np.asarray(X, "float32"), codes, epochs=self.epochs, batch_size=self.batch_size,
+                        verbose=0)
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(self.model_(np.asarray(X, "float32"), training=False))
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def candidates(keras_seed: bool = False) -> dict[str, Pipeline | VotingClassifier]:
     logreg = _engineered(LogisticRegression(C=1.0, max_iter=5000))
     mlp = _engineered(MLPClassifier((8,), alpha=1.0, max_iter=3000, random_state=0))
+    seed_keras = {"seed_keras_8relu_adam": make_pipeline(MinMaxScaler(), KerasSeedMLP())} if keras_seed else {}
     return {
+        **seed_keras,
         "seed_mlp_8relu_adam": make_pipeline(
             MinMaxScaler(),
             MLPClassifier((8,), activation="relu", solver="adam", batch_size=200, max_iter=300,
@@ -102,6 +134,8 @@ def _sha256(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--save", action="store_true", help="fit the best candidate and write it to models/")
+    ap.add_argument("--keras", action="store_true",
+                    help="also run the seed model in Keras itself (slow: TensorFlow, 15 x 300 epochs)")
     args = ap.parse_args(argv)
 
     df = load_data_moods()
@@ -109,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data_moods.csv: {len(df)} songs, {dict(df['mood'].value_counts().sort_index())}")
     print(f"repeated stratified {N_SPLITS}-fold CV x {N_REPEATS} repeats (seed {CV_SEED}); accuracy mean ± sd over "
           f"{N_SPLITS * N_REPEATS} folds")
-    models = candidates()
+    models = candidates(keras_seed=args.keras)
     results = cross_validate(models, X, y)
     best = max(results, key=lambda k: results[k]["mean"])
 
@@ -141,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             "candidates": {k: {"mean": round(v["mean"], 4), "sd": round(v["sd"], 4)} for k, v in results.items()},
             "note": "the best candidate is chosen on the same CV it is reported with, so its mean is "
                     "slightly optimistic; the issue's target of 0.83 is not reached",
-            "tried_and_rejected": TRIED,
+            "also_measured": TRIED,
             "scikit_learn": sklearn.__version__,
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "command": "python -m training.evaluate_songs --save",
