@@ -151,3 +151,12 @@ async def test_kill_9_during_a_burst_loses_no_acknowledged_song(fake, tmp_path):
                 stored[user.id].add(song)
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_unreachable_bot_api_fails_with_one_clear_line(tmp_path):
+    from fake_telegram import free_port
+
+    env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}/bot")
+    code, output = await run_to_end(tmp_path, env)
+    assert code == 3 and "cannot reach the Telegram Bot API" in output
+    assert output.strip().count("\n") == 0 and TOKEN not in output
