@@ -103,7 +103,7 @@ class FakeTelegram:
         app = tornado.web.Application([
             (r"/bot([^/]+)/(\w+)", _ApiHandler, {"fake": self}),
             (r"/file/bot([^/]+)/(.+)", _FileHandler, {"fake": self}),
-        ])
+        ], log_function=lambda handler: None)  # access lines would carry the token in the URL
         self._server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024 * 1024)
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
