@@ -2,7 +2,7 @@
 
     python -m training.export_emotion --run runs/student_kd [--quantize dynamic]
 
-Reads RUN/best.keras (+ RUN/state.json), writes models/emotion.keras (weights, no optimizer),
+Reads RUN/best.weights.h5 (+ RUN/state.json), writes models/emotion.keras (weights, no optimizer),
 models/emotion.tflite (what the bot serves through LiteRT) and models/emotion.card.json.
 Refuses to write the card if the LiteRT model and the Keras model disagree.
 """
@@ -22,12 +22,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models.emotion_net import build_arch  # noqa: E402
 from recommender.emotion import EmotionClassifier  # noqa: E402
 from recommender.paths import EMOTION_CARD, EMOTION_KERAS, EMOTION_TFLITE  # noqa: E402
 from recommender.preprocess import to_model_input  # noqa: E402
 from training.evaluate_emotion import evaluate  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
+from training.train_emotion import load_run_net  # noqa: E402
 
 
 def to_tflite(net: keras.Model, quantize: str | None) -> bytes:
@@ -56,10 +56,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     state = json.loads((args.run / "state.json").read_text())
-    trained = keras.models.load_model(args.run / "best.keras", compile=False)
-    # Rebuild in float32 (a run may have computed in bf16 on a GPU) and carry the weights over.
-    net = build_arch(state["args"]["arch"], dropout=float(state["args"].get("dropout", 0.4)))
-    net.set_weights(trained.get_weights())
+    # Rebuilt in float32 even if the run computed in bf16 on a GPU.
+    net = load_run_net(args.run)
     out_keras, out_tflite = args.out_dir / EMOTION_KERAS.name, args.out_dir / EMOTION_TFLITE.name
     args.out_dir.mkdir(parents=True, exist_ok=True)
     net.save(out_keras)

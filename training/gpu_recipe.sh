@@ -21,7 +21,7 @@ train teacher3 --arch teacher --seed 13 --epochs 400 --time-budget "$T1" --dropo
 train student_hard --arch student --seed 21 --epochs 400 --time-budget "$T1" &
 wait
 $PY -m training.teacher_targets --data "$DATA" --out "$OUT/teacher_probs.npy" \
-    --teachers "$OUT"/teacher*/best.keras >"$OUT/teacher_targets.log" 2>&1
+    --teachers "$OUT"/teacher? >"$OUT/teacher_targets.log" 2>&1
 cat "$OUT/teacher_targets.log" | grep -v '^[WI]0000'
 train student_kd --arch student --seed 31 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
 train student_s_kd --arch student-s --seed 32 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &

@@ -1,6 +1,6 @@
 """Soft targets for distillation: the flip-averaged mean of several trained teachers.
 
-    python -m training.teacher_targets --teachers runs/t1/best.keras runs/t2/best.keras --out runs/teachers.npy
+    python -m training.teacher_targets --teachers runs/t1 runs/t2 --out runs/teachers.npy
 
 Writes an (N_train, 7) float32 array aligned with the Training rows and prints each
 teacher's and the ensemble's PublicTest accuracy.
@@ -15,18 +15,17 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from recommender.preprocess import to_model_input  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
-from training.train_emotion import predict_tta  # noqa: E402
+from training.train_emotion import load_run_net, predict_tta  # noqa: E402
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, default=None)
-    p.add_argument("--teachers", type=Path, nargs="+", required=True)
+    p.add_argument("--teachers", type=Path, nargs="+", required=True, help="train_emotion output dirs")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     data = load_fer(args.data)
@@ -35,7 +34,7 @@ def main(argv=None) -> int:
     train_sum = np.zeros((len(x_train), 7), np.float32)
     val_sum = np.zeros((len(x_val), 7), np.float32)
     for path in args.teachers:
-        net = keras.models.load_model(path, compile=False)
+        net = load_run_net(path)
         pv = predict_tta(net, x_val)
         print(f"{path}: PublicTest accuracy {(pv.argmax(1) == val.labels).mean():.4f}", flush=True)
         val_sum += pv

@@ -7,7 +7,7 @@
 Targets are a mix of the (smoothed) FER-2013 label, optionally the FER+ crowd-vote
 distribution and optionally an ensemble teacher's soft predictions (offline distillation).
 Each epoch writes `ckpt.keras` (model + optimizer) and `state.json`; the best epoch by
-PublicTest accuracy (with flip averaging, as served) is kept as `best.keras` (no optimizer).
+PublicTest accuracy (with flip averaging, as served) is kept as `best.weights.h5`.
 """
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models.emotion_net import ARCHS, build_arch, build_augmenter  # noqa: E402
+from models.emotion_net import ARCHS, build_arch  # noqa: E402
 from recommender.preprocess import to_model_input  # noqa: E402
+from training.augment import AugmentedFaces  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
 
 NUM_CLASSES = 7
@@ -38,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--arch", choices=sorted(ARCHS), default="student")
     p.add_argument("--epochs", type=int, default=120, help="planned epochs (the LR schedule spans them)")
     p.add_argument("--time-budget", type=float, default=None,
-                   help="seconds; after epoch 2 the planned epochs shrink to fit (recorded in state.json)")
+                   help="seconds; after epoch 3 the planned epochs shrink to fit (recorded in state.json)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
@@ -48,10 +49,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ferplus-weight", type=float, default=0.0, help="weight of FER+ vote distribution in targets")
     p.add_argument("--teacher-probs", type=Path, default=None, help=".npy (N_train, 7) soft targets")
     p.add_argument("--kd-weight", type=float, default=0.0, help="weight of teacher probabilities in targets")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start from another run's best weights (fine-tuning; the new run has its own schedule)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--mixed-precision", action="store_true", help="bf16 compute (GPU); weights stay float32")
+    p.add_argument("--workers", type=int, default=1, help="threads preparing augmented batches")
     p.add_argument("--limit", type=int, default=None, help="use only the first N training rows (smoke tests)")
     return p.parse_args(argv)
 
@@ -107,16 +111,17 @@ class Trainer(keras.callbacks.Callback):
         dt = time.time() - self.t_epoch
         self.epoch_times.append(dt)
         elapsed = time.time() - self.t_start
-        if not self.plan.fixed and len(self.epoch_times) >= 2:
-            per_epoch = self.epoch_times[-1]
+        if not self.plan.fixed and len(self.epoch_times) >= 3:
+            # Epoch 1 includes compilation; the faster of epochs 2–3 discounts a one-off stall.
+            per_epoch = min(self.epoch_times[1:3])
             fit = epoch + 1 + int(max(0.0, self.plan.budget - elapsed) / per_epoch)
-            self.plan.epochs, self.plan.fixed = max(epoch + 2, min(self.plan.epochs, fit)), True
+            self.plan.epochs, self.plan.fixed = max(epoch + 1, min(self.plan.epochs, fit)), True
             print(f"time budget {self.plan.budget:.0f}s, {per_epoch:.1f}s/epoch → {self.plan.epochs} epochs", flush=True)
         acc = float((predict_tta(self.net, self.x_val).argmax(1) == self.y_val).mean())
         best = self.state.get("best_acc", -1.0)
         if acc > best:
             self.state.update(best_acc=acc, best_epoch=epoch + 1)
-            self.net.save(self.out / "best.keras", include_optimizer=False) if _save_takes_flag() else self.net.save(self.out / "best.keras")
+            self.net.save_weights(self.out / "best.weights.h5")
         self.state.update(epoch=epoch + 1, planned_epochs=self.plan.epochs, elapsed=elapsed)
         self.state.setdefault("history", []).append(
             dict(epoch=epoch + 1, loss=round(float(logs.get("loss", float("nan"))), 4),
@@ -130,9 +135,12 @@ class Trainer(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _save_takes_flag() -> bool:
-    import inspect
-    return "include_optimizer" in inspect.signature(keras.Model.save).parameters
+def load_run_net(run: Path) -> keras.Model:
+    """The best epoch of a run, rebuilt in float32 from its recorded arch and weights."""
+    run_args = json.loads((run / "state.json").read_text())["args"]
+    net = build_arch(run_args["arch"], dropout=float(run_args.get("dropout", 0.4)))
+    net.load_weights(run / "best.weights.h5")
+    return net
 
 
 def main(argv=None) -> int:
@@ -156,24 +164,26 @@ def main(argv=None) -> int:
     teacher = None
     if args.kd_weight:
         teacher = np.load(args.teacher_probs)[: len(train.labels)].astype(np.float32)
-    x_train, x_val = to_model_input(train.faces), to_model_input(val.faces)
+    x_val = to_model_input(val.faces)
     y_train = build_targets(train.labels, args, train.ferplus, teacher)
-    print(f"backend={keras.backend.backend()} train={len(x_train)} val={len(x_val)} arch={args.arch}", flush=True)
+    print(f"backend={keras.backend.backend()} train={len(y_train)} val={len(x_val)} arch={args.arch}", flush=True)
 
     plan = Plan(state.get("planned_epochs", args.epochs), None if state else args.time_budget)
     if state:
-        model = keras.models.load_model(args.out / "ckpt.keras")
-        net = model.get_layer(index=-1)
+        model = net = keras.models.load_model(args.out / "ckpt.keras")
     else:
-        net = build_arch(args.arch, dropout=args.dropout)
-        model = keras.Sequential([keras.Input(net.input_shape[1:]), build_augmenter(args.seed), net], name="train")
+        model = net = build_arch(args.arch, dropout=args.dropout)
+        if args.init_from:
+            net.load_weights(args.init_from / "best.weights.h5")
         model.compile(optimizer=keras.optimizers.AdamW(args.lr, weight_decay=args.weight_decay),
                       loss=keras.losses.CategoricalCrossentropy())
         state = dict(args={k: str(v) for k, v in vars(args).items()}, params=net.count_params(), epoch=0)
     trainer = Trainer(net, x_val, val.labels, args.out, plan, state, args)
     if state["epoch"] < plan.epochs:
-        model.fit(x_train, y_train, batch_size=args.batch_size, epochs=max(plan.epochs, 10_000),
-                  initial_epoch=state["epoch"], shuffle=True, verbose=0, callbacks=[trainer])
+        batches = AugmentedFaces(train.faces, y_train, args.batch_size, args.seed + state["epoch"], to_model_input,
+                                 workers=args.workers, use_multiprocessing=False)
+        model.fit(batches, epochs=max(plan.epochs, 10_000), initial_epoch=state["epoch"], verbose=0,
+                  callbacks=[trainer])
     print(f"done: best PublicTest accuracy (flip TTA) {state['best_acc']:.4f} at epoch {state['best_epoch']}"
           f" of {state['epoch']}", flush=True)
     return 0
