@@ -33,10 +33,32 @@ async def _run(config) -> None:
     await serve(config, stop)
 
 
+def _health(config) -> int:
+    import time
+
+    from recommender.history import read_heartbeat
+
+    from .app import HEARTBEAT_S
+
+    beat = read_heartbeat(config.database_path)
+    if beat is None:
+        _fail(f"no heartbeat in {config.database_path}: the bot is not running (yet)")
+        return 1
+    age = time.time() - beat
+    if age > 3 * HEARTBEAT_S:
+        _fail(f"last heartbeat {age:.0f} s ago: the bot is stuck or stopped")
+        return 1
+    print(f"ok: heartbeat {age:.0f} s ago")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="validate configuration, load models and catalog, then exit")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="validate configuration, load models and catalog, then exit")
+    mode.add_argument("--health", action="store_true",
+                      help="exit 0 if the running bot wrote its heartbeat recently (Docker HEALTHCHECK)")
     args = parser.parse_args(argv)
 
     load_dotenv(find_dotenv(usecwd=True), override=False)  # real environment wins over .env
@@ -53,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     secrets = (config.token, config.webhook_secret)
     logs.configure(config.log_level, secrets)
+
+    if args.health:
+        return _health(config)
 
     if args.check:
         from .app import load_catalog, load_pipeline

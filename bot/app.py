@@ -23,6 +23,7 @@ from .processing import UserOrderedProcessor
 from .services import KEY, Services, log_key
 
 LOG = logging.getLogger("bot")
+HEARTBEAT_S = 30.0
 
 
 def build_application(config: Config) -> Application:
@@ -128,13 +129,31 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Any = None, ca
                 await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
                 LOG.info("polling for updates")
             LOG.info("bot @%s ready", app.bot.username)
+            heartbeat = asyncio.create_task(_heartbeat(app, stop))
             if on_ready is not None:
                 on_ready(app)
             await stop.wait()
             LOG.info("stopping")
+            await heartbeat
         finally:
             if app.updater.running:
                 await app.updater.stop()
             if app.running:
                 await app.stop()  # waits for the updates being processed
             await stop_services(app)
+
+
+async def _heartbeat(app: Application, stop: asyncio.Event) -> None:
+    """Every HEARTBEAT_S, while updates are being received, note it in the database: the Docker
+    HEALTHCHECK (`python -m bot --health`) reads it, so a hung bot is seen as unhealthy."""
+    services: Services = app.bot_data[KEY]
+    while not stop.is_set():
+        if app.updater is not None and app.updater.running:
+            try:
+                await services.store.heartbeat()
+            except Exception as exc:  # a full disk must not stop the bot; the check will notice
+                LOG.warning("heartbeat not written: %s", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
+        except TimeoutError:
+            pass

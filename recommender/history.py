@@ -45,6 +45,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                updated_at REAL    NOT NULL
            )""",
     ),
+    (
+        # v3: small key/value facts about the running bot (the liveness heartbeat).
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -183,3 +187,23 @@ class HistoryStore:
                    ON CONFLICT(user_id) DO UPDATE SET lift = excluded.lift,
                                                       updated_at = excluded.updated_at""",
                 (user_id, int(on), time.time()))
+
+    async def heartbeat(self, now: float | None = None) -> None:
+        """Record that the bot is alive (read by `python -m bot --health`)."""
+        async with self._transaction():
+            await self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('heartbeat', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (repr(time.time() if now is None else now),))
+
+
+def read_heartbeat(path: Path | str) -> float | None:
+    """The last heartbeat in the file (seconds since the epoch), or None; read-only, synchronous."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
+    except sqlite3.Error:
+        return None
+    return float(row[0]) if row else None

@@ -60,10 +60,15 @@ async def run_to_end(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[i
 
 
 async def test_runs_answers_and_stops_cleanly_on_sigterm(fake, tmp_path):
-    async with bot_process(tmp_path, bot_env(tmp_path, fake)) as proc:
+    env = bot_env(tmp_path, fake)
+    code, output = await run_to_end(tmp_path, env, "--health")
+    assert code == 1 and "not running" in output  # the health check fails before the first start
+    async with bot_process(tmp_path, env) as proc:
         user = fake.user(301)
         await user.send_text("/start")
         assert "selfie" in (await user.reply(timeout=START_TIMEOUT)).text.lower()
+        code, output = await run_to_end(tmp_path, env, "--health")
+        assert code == 0 and "ok: heartbeat" in output
         await user.send_photo(selfie_jpeg(), 512, 512)
         assert LINK.search((await user.reply()).text)
         proc.send_signal(signal.SIGTERM)

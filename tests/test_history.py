@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from recommender.history import MIGRATIONS, SCHEMA_VERSION, HistoryStore, SchemaTooNew
+from recommender.history import MIGRATIONS, SCHEMA_VERSION, HistoryStore, SchemaTooNew, read_heartbeat
 from recommender.selection import Served, pick_next
 from recommender.types import Song
 
@@ -134,3 +134,16 @@ async def test_refuses_a_newer_schema(tmp_path):
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaTooNew):
         await HistoryStore.open(path)
+
+
+async def test_heartbeat_is_readable_from_another_process_view(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    assert read_heartbeat(path) is None  # no file: no heartbeat (and no file gets created)
+    assert not path.exists()
+    store = await HistoryStore.open(path)
+    try:
+        assert read_heartbeat(path) is None
+        await store.heartbeat(now=1234.5)
+        assert read_heartbeat(path) == 1234.5
+    finally:
+        await store.close()
