@@ -26,7 +26,7 @@ from recommender.emotion import EmotionClassifier  # noqa: E402
 from recommender.paths import EMOTION_CARD, EMOTION_KERAS, EMOTION_TFLITE  # noqa: E402
 from recommender.preprocess import to_model_input  # noqa: E402
 from training.evaluate_emotion import evaluate  # noqa: E402
-from training.fer_data import load_fer  # noqa: E402
+from training.fer_data import REGRESSION_SAMPLE_RULE, load_fer, regression_sample  # noqa: E402
 from training.train_emotion import load_run_net  # noqa: E402
 
 
@@ -74,6 +74,8 @@ def main(argv=None) -> int:
         out_tflite.write_bytes(candidate.read_bytes())
     ev = evaluate(val.faces, val.labels, EmotionClassifier(out_tflite, flip_tta=True))
     ev_noflip = evaluate(val.faces, val.labels, EmotionClassifier(out_tflite, flip_tta=False))
+    sample = regression_sample(len(val.labels))
+    ev_sample = evaluate(val.faces[sample], val.labels[sample], EmotionClassifier(out_tflite, flip_tta=True))
     history = state.get("history", [])
     card = {
         "name": "music-mood-lifter facial emotion classifier",
@@ -96,6 +98,8 @@ def main(argv=None) -> int:
             "mood_accuracy_flip_tta": round(ev.mood_accuracy, 4),
             "per_class": ev.per_class(),
             "n": int(len(val.labels)),
+            "regression_sample": {"rows": REGRESSION_SAMPLE_RULE, "n": int(len(sample)),
+                                  "accuracy_flip_tta": round(ev_sample.accuracy, 4)},
         },
         "keras_vs_litert": {"max_abs_prob_diff": diff, "argmax_agreement": agree},
         "date": dt.date.today().isoformat(),
