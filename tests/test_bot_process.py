@@ -118,8 +118,9 @@ async def test_check_validates_config_and_loads_everything(tmp_path):
     assert "ok: config valid; 48 songs in 4 moods" in output and TOKEN not in output
 
 
-async def test_kill_9_during_a_burst_loses_no_acknowledged_song(fake, tmp_path):
-    """Songs are committed before they are shown: after a crash none is served twice."""
+async def test_kill_9_or_sigterm_during_a_burst_loses_nothing(fake, tmp_path):
+    """Songs are committed before they are shown: after a crash none is served twice; a SIGTERM
+    answers every update already taken before exiting."""
     env = bot_env(tmp_path, fake)
     users = [fake.user(400 + i) for i in range(12)]
     async with bot_process(tmp_path, env, "first") as proc:
@@ -141,19 +142,41 @@ async def test_kill_9_during_a_burst_loses_no_acknowledged_song(fake, tmp_path):
         assert set(songs) <= stored[uid]  # every song a user saw is in the history
 
     # Telegram would redeliver the updates the killed bot never confirmed; dropping them keeps
-    # the number of replies to wait for exact (redelivered presses would only add new songs).
+    # the count below exact (redelivered presses would only add new songs).
     fake.updates.clear()
+
+    # A SIGTERM in the middle of a burst: every update the bot took is answered before it exits.
+    def songs_sent() -> int:
+        return sum(1 for s in fake.sent if s.method == "sendMessage" and LINK.search(s.text))
+
+    before = songs_sent()
     async with bot_process(tmp_path, env, "second") as proc:
+        await users[0].send_text("/help")
+        await users[0].reply(timeout=START_TIMEOUT)
+        for _ in range(3):
+            for user in users:
+                await user.press(data="more:happy")
+        await fake.wait_for(lambda: songs_sent() >= before + 10, 30)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    taken = 3 * len(users) - len(fake.updates)  # the rest was never confirmed, so Telegram keeps it
+    assert songs_sent() - before == taken
+    fake.updates.clear()
+    with sqlite3.connect(env["DATABASE_PATH"]) as db:
+        stored = {u.id: [r[0] for r in db.execute("SELECT track_id FROM served WHERE user_id = ?", (u.id,))]
+                  for u in users}
+    for user in users:
+        shown = [LINK.search(s.text).group(1) for s in fake.sent_to(user.id) if LINK.search(s.text)]
+        assert set(shown) <= set(stored[user.id])
+        assert len(shown) == len(set(shown)), "a song was served twice after the crash"
+
+    async with bot_process(tmp_path, env, "third") as proc:
         for user in users:
             user._seen = len(fake.sent_to(user.id))
-            for _ in range(3):
-                await user.press(data="more:happy")  # an old button
+            await user.press(data="more:happy")
         for user in users:
-            for _ in range(3):
-                reply = await user.reply(timeout=START_TIMEOUT)
-                song = LINK.search(reply.text).group(1)
-                assert song not in stored[user.id], "a song was served twice after the crash"
-                stored[user.id].add(song)
+            reply = await user.reply(timeout=START_TIMEOUT)
+            assert LINK.search(reply.text).group(1) not in stored[user.id]
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
 
