@@ -104,3 +104,27 @@ def test_user_tags_are_stable_pseudonyms():
     assert user_tag(42, key) == user_tag(42, key) != user_tag(43, key)
     assert len(user_tag(42, key)) == 12 and int(user_tag(42, key), 16) >= 0
     assert user_tag(42, key) != user_tag(42, b"other-key")
+
+
+async def test_chat_actions_bypass_the_message_rate_limit():
+    import asyncio
+
+    from bot.app import MessageRateLimiter
+
+    limiter = MessageRateLimiter(overall_max_rate=1, overall_time_period=60)
+    await limiter.initialize()
+    calls: list[str] = []
+
+    async def call(name: str):
+        calls.append(name)
+        return True
+
+    def request(endpoint: str):
+        return limiter.process_request(call, (endpoint,), {}, endpoint, {"chat_id": 1}, None)
+
+    await request("sendMessage")
+    blocked = asyncio.create_task(request("sendMessage"))  # over the 1-per-minute budget: waits
+    await asyncio.wait_for(request("sendChatAction"), 5)  # not counted: goes straight through
+    assert calls == ["sendMessage", "sendChatAction"] and not blocked.done()
+    blocked.cancel()
+    await limiter.shutdown()
