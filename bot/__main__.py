@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="exit 0 if the running bot wrote its heartbeat recently (Docker HEALTHCHECK)")
     args = parser.parse_args(argv)
 
-    load_dotenv(find_dotenv(usecwd=True), override=False)  # real environment wins over .env
+    dotenv = find_dotenv(usecwd=True)  # ./.env or one in a parent directory
+    if dotenv:
+        load_dotenv(dotenv, override=False)  # the real environment wins over .env
 
     from telegram.error import InvalidToken, NetworkError
 
