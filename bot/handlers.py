@@ -101,7 +101,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     assert user is not None
     n = await svc.get(context).store.forget(user.id)
-    await _reply(update, texts.FORGOT.format(n=n) if n else texts.FORGOT_NOTHING)
+    await _reply(update, texts.forgot(n) if n else texts.FORGOT_NOTHING)
     current_trace().done("forget", forgotten=n)
 
 

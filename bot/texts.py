@@ -127,7 +127,12 @@ FLOODED = ("Whoa, that's a lot of photos! 😅 I can look at {limit} a minute �
            "I'll skip the extra ones; try again in a minute.")
 BUSY_ERROR = "Something went wrong on my side 😓 Please try again in a moment."
 MORE_UNKNOWN = "This button is from an older version of me — send a new photo, please."
-FORGOT = "Done — I forgot the {n} song(s) I had served you and your settings. 🧹"
+def forgot(n: int) -> str:
+    songs = "1 song" if n == 1 else f"{n} songs"
+    return f"Done — I forgot the {songs} I had served you, and your settings. 🧹"
+
+
+
 FORGOT_NOTHING = "I had nothing stored about you. 🧹"
 LIFT_ON = ("Lift mode is <b>on</b> ⬆️: the first song matches your mood, then each 🎵 More moves a step "
            "toward happier, more energetic songs. /lift again turns it off.")

@@ -128,7 +128,7 @@ async def test_forget_empties_history(fake, pipeline, tmp_path):
         await other.press(reply)
         await other.reply()
         await user.send_text("/forget")
-        assert "forgot the 2 song" in (await user.reply()).text
+        assert "forgot the 2 songs" in (await user.reply()).text
         await user.send_text("/forget")
         assert "nothing stored" in (await user.reply()).text
     store = await HistoryStore.open(config.database_path)
