@@ -305,7 +305,7 @@ class FakeUser:
 
     async def send_photo(self, data: bytes, width: int = 1280, height: int = 960,
                          caption: str | None = None, declared_size: int | None = None,
-                         original: bytes | None = None) -> dict[str, Any]:
+                         original: bytes | None = None, reply_to: Sent | None = None) -> dict[str, Any]:
         """A compressed photo; like Telegram, offered in several sizes (a thumbnail, the photo and,
         with `original`, a 2× larger original)."""
         thumb = self.fake.add_file(data)
@@ -319,7 +319,11 @@ class FakeUser:
             big = self.fake.add_file(original)
             sizes.append({"file_id": big, "file_unique_id": f"u{big}", "width": 2 * width,
                           "height": 2 * height, "file_size": len(original)})
-        extra = {"caption": caption} if caption else {}
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        if reply_to is not None:  # answering one of the bot's messages
+            extra["reply_to_message"] = {"message_id": reply_to.message_id, "date": int(time.time()),
+                                         "chat": _chat(self.chat_id, self.chat_type), "from": BOT_USER,
+                                         "text": reply_to.text}
         return await self.fake.push(self._message(photo=sizes, **extra))
 
     async def send_document(self, data: bytes, file_name: str, mime_type: str | None,
@@ -343,6 +347,12 @@ class FakeUser:
     async def send_video(self) -> dict[str, Any]:
         return await self.fake.push(self._message(video={
             "file_id": "video-1", "file_unique_id": "uv1", "width": 640, "height": 480, "duration": 3}))
+
+    async def send_animation(self) -> dict[str, Any]:
+        """A GIF: like Telegram, both `animation` and `document` are set."""
+        gif = {"file_id": "gif-1", "file_unique_id": "ug1", "width": 320, "height": 240, "duration": 2,
+               "file_name": "fun.gif.mp4", "mime_type": "video/mp4"}
+        return await self.fake.push(self._message(animation=gif, document=dict(gif)))
 
     async def send_voice(self) -> dict[str, Any]:
         return await self.fake.push(self._message(voice={

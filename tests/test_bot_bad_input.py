@@ -35,6 +35,7 @@ async def test_each_bad_input_gets_a_reply_and_the_bot_keeps_going(fake, pipelin
             (user.send_sticker(), "sticker"),
             (user.send_video(), "video"),
             (user.send_voice(), "voice"),
+            (user.send_animation(), "GIFs are fun"),
             (user.send_text("hello?"), "selfie"),
         ]
         for send, expected in cases:
@@ -42,6 +43,7 @@ async def test_each_bad_input_gets_a_reply_and_the_bot_keeps_going(fake, pipelin
             reply = await user.reply()
             assert expected in reply.text, (expected, reply.text)
         assert "face the camera" in fake.sent_to(201)[4].text  # the no-face tip
+        assert all(s.params.get("reply_markup") is None for s in fake.sent_to(201)[1:])
 
         # Still alive and the history is intact: More continues where it was.
         await user.press(good)
@@ -94,6 +96,8 @@ async def test_group_chats_only_answer_photos_that_mention_the_bot(fake, pipelin
         answer = await member.reply()
         assert "open.spotify.com" in answer.text
         assert answer.params.get("reply_parameters")  # quotes the photo it answers
+        await member.send_photo(selfie_jpeg(), 512, 512, reply_to=answer)  # a reply to the bot
+        assert "open.spotify.com" in (await member.reply()).text
 
 
 async def test_flood_control_answers_politely_once_and_bounds_work(fake, pipeline, tmp_path):
