@@ -81,10 +81,12 @@ def test_litert_export_agrees_with_keras(publictest):
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     keras = pytest.importorskip("keras")
     net = keras.models.load_model(EMOTION_KERAS, compile=False)
-    faces = publictest.faces[:64]
+    faces = publictest.faces[:200]
     keras_p = net.predict(to_model_input(faces), verbose=0)
     lite_p = EmotionClassifier(EMOTION_TFLITE, flip_tta=False).predict_proba(faces)
-    np.testing.assert_allclose(lite_p, keras_p, atol=1e-4)
+    # The served model stores int8 weights (dynamic-range quantisation): close, not bit-equal.
+    assert np.abs(lite_p - keras_p).max() < 0.1
+    assert (lite_p.argmax(1) == keras_p.argmax(1)).mean() >= 0.98
 
 
 def test_evaluate_emotion_command_reports_accuracy_last(tmp_path, publictest, capsys):
