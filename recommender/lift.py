@@ -77,6 +77,9 @@ def choose_lift_song(
         ordered = sorted(range(len(by_score)),
                          key=lambda i: (i + window * user_jitter(user_id, by_score[i].track_id), i))
         fresh = [by_score[i] for i in ordered if by_score[i].track_id not in exclude]
+        if step == 0:
+            # a small mood's pool is padded with other moods' songs: serve the mood's own first
+            fresh = [s for s in fresh if s.mood == mood] or fresh
         if fresh:
             if avoid_artist:
                 other = [s for s in fresh if s.artist.casefold() != avoid_artist.casefold()]

@@ -78,3 +78,13 @@ def test_exhausting_the_neighbourhood_widens_then_ends_with_none():
         assert song.track_id not in seen
         seen.add(song.track_id)
     assert seen == {s.track_id for s in songs}
+
+
+def test_first_lift_song_matches_the_mood_even_in_a_small_catalog():
+    # 12 sad songs against 200 bright happy ones: step 0's pool is padded with happy songs
+    sad = [Song(f"s{i}", f"Sad {i}", f"SA{i}", "sad", 0.6, 10, valence=0.2, energy=0.3) for i in range(12)]
+    happy = [Song(f"h{i}", f"Happy {i}", f"HA{i}", "happy", 0.99, 90, valence=0.8, energy=0.8) for i in range(200)]
+    cat = Catalog.from_songs(sad + happy)
+    for user in range(20):
+        assert choose_lift_song(cat, "sad", 0, user_id=user).mood == "sad"
+    assert choose_lift_song(cat, "sad", 0, user_id=1, exclude={s.track_id for s in sad}).mood == "happy"
