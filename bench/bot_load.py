@@ -1,6 +1,6 @@
 """Load figures for the real bot: `python -m bot` as a subprocess against the loopback Bot API.
 
-    python -m bench.bot_load [--runs 30] [--huge-runs 10] [--burst 100] [--photo PATH]
+    python -m bench.bot_load [--runs 30] [--huge-runs 10] [--burst 100] [--photo PATH] [--profile OUT]
 
 Prints (issue 6 targets on the 2-core reference machine in brackets):
 - cold start: process launch → the reply to a photo sent before launch (models load, warm-up,
@@ -112,7 +112,8 @@ class BotProcess:
         return await self.proc.wait()
 
 
-async def launch(fake: FakeTelegram, workdir: Path, extra_env: dict[str, str]) -> BotProcess:
+async def launch(fake: FakeTelegram, workdir: Path, extra_env: dict[str, str],
+                 profile: Path | None = None) -> BotProcess:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TELEGRAM_", "WEBHOOK_", "DATABASE_", "SPOTIPY_"))}
     env.update(fake.env())
@@ -125,8 +126,11 @@ async def launch(fake: FakeTelegram, workdir: Path, extra_env: dict[str, str]) -
     log_path = workdir / "bot.log"
     with log_path.open("wb") as out:
         launched = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=workdir, env=env,
-                                                    stdout=out, stderr=out)
+        # --profile: cProfile of the event-loop thread (Telegram I/O, JSON, SQLite, logging);
+        # the analysis runs in worker threads, which the bot's per-stage timings cover.
+        prof = ["-m", "cProfile", "-o", str(profile.resolve())] if profile else []
+        proc = await asyncio.create_subprocess_exec(sys.executable, *prof, "-m", "bot", cwd=workdir,
+                                                    env=env, stdout=out, stderr=out)
     return BotProcess(proc, log_path, launched)
 
 
@@ -187,7 +191,7 @@ async def run(args: argparse.Namespace) -> int:
     fake = await FakeTelegram().start()
     users = Users(fake)
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
-        bot = await launch(fake, Path(tmp), {})
+        bot = await launch(fake, Path(tmp), {}, args.profile)
         try:
             # Cold start: the photo is waiting before the process exists, as after a restart.
             first = users.new()
@@ -275,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photo", help=f"source photo (default ../shared/data/photos/{DEFAULT_PHOTO})")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one reply")
     p.add_argument("--burst-timeout", type=float, default=60.0)
+    p.add_argument("--profile", type=Path, help="write a cProfile of the bot's main thread here")
     return asyncio.run(run(p.parse_args(argv)))
 
 
