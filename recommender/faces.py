@@ -35,8 +35,8 @@ BLAZEFACE_SHORT = MODELS_DIR / "face_detection_short_range.tflite"
 class DetectedFace(Face):
     """A `Face` plus the eye centres in original-image pixels when the detector gives them.
 
-    The eyes let the crop be turned upright (FER-2013 faces are upright; selfies are often
-    tilted).
+    The eyes give the face's in-plane tilt, which `Pipeline(align=True)` uses to turn the crop
+    upright (off by default: it did not help on the dev photos, see pipeline.py).
     """
 
     left_eye: tuple[float, float] | None = None

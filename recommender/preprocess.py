@@ -30,9 +30,11 @@ def pixels_to_faces(pixel_strings) -> np.ndarray:
 
 # FER-2013 faces are tightly framed: roughly forehead to chin, little background. Our detector's
 # (BlazeFace) box is a little tighter and sits a little low in that frame, so the crop adds
-# `CROP_MARGIN` of the box side on every side and moves up by `CROP_SHIFT` box sides. Both were
-# measured by running the detector on FER-2013 faces themselves and checked on the labelled dev
-# photos (python -m bench.crop_margin; figures in the README).
+# `CROP_MARGIN` of the box side on every side and moves up by `CROP_SHIFT` box sides.
+# Measured (python -m bench.crop_margin): BlazeFace run on 600 FER-2013 Training faces draws a
+# box 0.86 of the frame's side (→ margin 0.08) whose centre is 0.08 box sides below the frame's
+# (→ shift −0.08); on the 68 labelled one-face dev photos, margins 0.10–0.15 with shift −0.07 gave
+# the best accuracy and likelihood (0.75 at 0.10), against 0.66 with no margin and 0.66 at 0.30.
 CROP_MARGIN = 0.1
 CROP_SHIFT = -0.07
 
