@@ -9,7 +9,8 @@ Two independent measurements:
    frame. If the box spans a fraction `s` of the frame, a crop of side box·(1 + 2m) matches FER
    when m = (1/s − 1)/2. This needs no emotion model and no labels.
 2. Emotion accuracy on the labelled one-face dev photos (../shared/data/photos) for several
-   margins, upright and turned ±20° (with and without turning the crop upright by the eye line).
+   margins, upright and turned ±20° (with and without turning the crop upright by the eye line),
+   and in dim light with and without stretching flat crops to FER-2013's contrast.
    The dev set is small (≈68 faces): read it as a sanity check, not as a test-set figure.
 """
 from __future__ import annotations
@@ -144,7 +145,29 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"   {r['margin']:>6.2f} {r['shift']:>+6.2f} {str(r['align']):>5} {('turned ±20°' if r['tilted'] else 'as taken'):>12} "
               f"{r['n']:>4} {r['acc']:>6.3f} {r['mood_acc']:>6.3f} {r['nll']:>6.3f}")
+    print("3. Dim light: the same dev photos darkened (light ×0.25, gamma 1.6) and moderately dim (×0.5, 1.3)")
+    pipeline.margin, pipeline.shift = pipeline.detector.crop_margin, pipeline.detector.crop_shift  # shipped
+    pipeline.align = False
+    for contrast in (False, True):
+        pipeline.contrast = contrast
+        accs = dim_accuracy(pipeline)
+        print(f"   contrast stretch {'on ' if contrast else 'off'}: " + ", ".join(f"{k} {v:.3f}" for k, v in accs.items()))
     return 0
+
+
+def dim_accuracy(pipeline) -> dict[str, float]:
+    from bench.detectors import darkened
+
+    photo_dir = shared_data_dir() / "photos"
+    with open(photo_dir / "labels.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] in EMOTIONS]
+    hits = {"normal": 0, "dim": 0, "moderately dim": 0}
+    for r in rows:
+        base = imageio.decode((photo_dir / r["file"]).read_bytes())
+        for name, im in (("normal", base), ("dim", darkened(base)), ("moderately dim", darkened(base, 0.5, 1.3))):
+            a = pipeline.analyze_image(im)
+            hits[name] += a.emotion == r["label"]
+    return {k: v / len(rows) for k, v in hits.items()}
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .emotion import EmotionClassifier
 from .faces import DEFAULT_DETECTOR, DetectedFace, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
-from .preprocess import FACE_SIZE, crop_face
+from .preprocess import FACE_SIZE, crop_face, normalize_contrast
 from .types import Box, FaceEmotion
 
 # A crowd photo still gets an answer, in bounded time: the largest faces are the ones that count.
@@ -71,6 +71,7 @@ class Pipeline:
         margin: float | None = None,
         shift: float | None = None,
         align: bool = False,
+        contrast: bool = True,
         max_faces: int = MAX_FACES,
         max_pixels: int = imageio.MAX_PIXELS,
         max_bytes: int = imageio.MAX_BYTES,
@@ -85,6 +86,8 @@ class Pipeline:
         self.margin = detector.crop_margin if margin is None else margin
         self.shift = detector.crop_shift if shift is None else shift
         self.align = align
+        # `contrast` stretches faces from dim photos to FER-2013's grey range (preprocess.py).
+        self.contrast = contrast
         self.max_faces = max_faces
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
@@ -127,17 +130,17 @@ class Pipeline:
         return self._analyze_decoded(image, t, t)
 
     def faces48(self, image: imageio.DecodedImage, faces: list[DetectedFace]) -> np.ndarray:
-        """(N, 48, 48) uint8 crops, FER-2013 framing, cut from the working-size grayscale image."""
-        crops = [
-            crop_face(
+        """(N, 48, 48) uint8 crops with FER-2013's framing and contrast, cut from the working image."""
+        crops = []
+        for f in faces:
+            face = crop_face(
                 image.gray,
                 _to_working(f.box, image.scale),
                 margin=self.margin,
                 shift=self.shift,
                 roll_degrees=f.roll_degrees if self.align else 0.0,
             )
-            for f in faces
-        ]
+            crops.append(normalize_contrast(face) if self.contrast else face)
         return np.stack(crops) if crops else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
 
     def _analyze_decoded(self, image: imageio.DecodedImage, t0: float, t1: float) -> Analysis:

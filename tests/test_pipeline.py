@@ -16,7 +16,7 @@ from recommender.imageio import CorruptImage, ImageError, NotAnImage
 from recommender.mood import mood_for
 from recommender.paths import shared_data_dir
 from recommender.pipeline import Analysis, Pipeline
-from recommender.preprocess import crop_face
+from recommender.preprocess import FER_SPREAD, crop_face, normalize_contrast
 from recommender.types import EMOTIONS, Box
 
 
@@ -45,6 +45,14 @@ def test_astronaut_is_one_happy_face(astronaut):
     assert 1 / len(EMOTIONS) < astronaut.confidence <= 1.0
     assert sum(astronaut.faces[0].scores.probs) == pytest.approx(1.0, abs=1e-3)
     assert astronaut.image_size == (512, 512)
+
+
+def test_very_dim_selfie_is_still_read(pipeline):
+    # a tenth of the light and crushed shadows: mean brightness ≈ 7 of 255
+    dim = ((data.astronaut().astype(np.float32) / 255) ** 2.0 * 0.1 * 255).astype(np.uint8)
+    assert dim.mean() < 10
+    a = pipeline.analyze(encode(dim, quality=90))
+    assert len(a.faces) == 1 and a.emotion == "happy"
 
 
 def test_coffee_has_no_face_and_no_mood(pipeline):
@@ -174,7 +182,7 @@ def test_roll_turns_a_tilted_face_upright():
 
 def test_dev_photos_emotion_accuracy_does_not_regress(pipeline):
     """68 labelled one-face photos, a small dev set: 0.75 (51/68) measured with the shipped crop
-    and model; cropping without the margin and shift gave 0.66 (45/68), below this floor.
+    and model; cropping without the margin and shift gave 0.65–0.68 (44–46/68), below this floor.
     A retrained model may move this by a few photos; re-measure with bench/crop_margin.py.
     """
     import csv
@@ -187,3 +195,15 @@ def test_dev_photos_emotion_accuracy_does_not_regress(pipeline):
     correct = sum(pipeline.analyze((photos / r["file"]).read_bytes()).emotion == r["label"] for r in rows)
     assert len(rows) >= 60
     assert correct / len(rows) >= 0.68, f"{correct}/{len(rows)}"
+
+
+def test_contrast_leaves_normal_faces_alone_and_stretches_flat_ones():
+    normal = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)[70:175, 174:279], (48, 48))
+    assert normalize_contrast(normal) is normal
+    flat = (normal.astype(np.float32) * 0.15 + 10).astype(np.uint8)  # a face in the dark
+    out = normalize_contrast(flat)
+    lo, hi = np.percentile(out, (1, 99))
+    assert abs(lo - FER_SPREAD[0]) <= 3 and abs(hi - FER_SPREAD[1]) <= 3
+    assert np.corrcoef(out.ravel(), flat.ravel())[0, 1] > 0.99  # same face, more contrast
+    blank = np.full((48, 48), 90, np.uint8)
+    assert np.array_equal(normalize_contrast(blank), blank)
