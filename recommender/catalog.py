@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from .paths import CATALOG_PATH
 from .types import MOODS, Song
 
@@ -52,38 +54,72 @@ def spread_artists(songs: Iterable[Song]) -> list[Song]:
     one. Only when every remaining song is by that same artist are they appended as they are.
     """
     pending = list(songs)
-    out: list[Song] = []
+    return [pending[i] for i in _spread_order([_artist_key(s.artist) for s in pending])]
+
+
+def _spread_order(artists: Sequence[object]) -> list[int]:
+    """`spread_artists` on artist keys alone: the positions of the spread order."""
+    n = len(artists)
+    out: list[int] = []
     last = None
-    start = 0  # pending[:start] are already taken (None)
-    taken = [False] * len(pending)
-    while start < len(pending):
-        while start < len(pending) and taken[start]:
+    start = 0  # positions before `start` are all taken
+    taken = [False] * n
+    while start < n:
+        if taken[start]:
             start += 1
-        if start >= len(pending):
-            break
-        pick = None
-        for i in range(start, len(pending)):
-            if not taken[i] and _artist_key(pending[i].artist) != last:
-                pick = i
-                break
-        if pick is None:  # only this artist is left
-            pick = start
+            continue
+        pick = start
+        if artists[start] == last:
+            pick = next((i for i in range(start + 1, n) if not taken[i] and artists[i] != last), start)
         taken[pick] = True
-        out.append(pending[pick])
-        last = _artist_key(pending[pick].artist)
+        out.append(pick)
+        last = artists[pick]
     return out
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _track_hash(track_id: str) -> int:
+    """A stable 64-bit hash of a track id: blake2b, not hash(), which is salted per process."""
+    return int.from_bytes(hashlib.blake2b(track_id.encode(), digest_size=8).digest(), "big")
+
+
+def _mix64(x):
+    """splitmix64's finaliser: works on Python ints (masked) and on numpy uint64 arrays (wrapping)."""
+    if isinstance(x, int):
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EB & _MASK64
+        return x ^ (x >> 31)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _user_key(user_id: int) -> int:
+    return _mix64(int(user_id) & _MASK64)
+
+
 def user_jitter(user_id: int, track_id: str) -> float:
-    """A uniform number in [0, 1) fixed for (user, track): blake2b, not hash(), which is salted."""
-    digest = hashlib.blake2b(f"{user_id}:{track_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    """A uniform number in [0, 1) fixed for (user, track), stable across restarts."""
+    return (_mix64(_track_hash(track_id) ^ _user_key(user_id)) >> 11) / 2**53
+
+
+def _user_jitters(user_id: int, track_hashes: np.ndarray) -> np.ndarray:
+    """`user_jitter` for many tracks at once (the same numbers, vectorised)."""
+    with np.errstate(over="ignore"):
+        mixed = _mix64(track_hashes ^ np.uint64(_user_key(user_id)))
+    return (mixed >> np.uint64(11)).astype(np.float64) / 2**53
 
 
 @dataclass(frozen=True, eq=False)  # identity equality/hash: it keys the per-user order cache
 class Catalog:
     by_mood: dict[str, tuple[Song, ...]]
     _by_id: dict[str, Song] = field(repr=False, default_factory=dict)
+    # Per mood, aligned with by_mood: track hashes and artist ids, so a user's order costs a few
+    # milliseconds (numpy) rather than a hash per song per user on the event loop.
+    _hashes: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    _artists: dict[str, list[int]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | str = CATALOG_PATH) -> Catalog:
@@ -113,7 +149,15 @@ class Catalog:
             for mood in MOODS
             if mood in grouped
         }
-        return cls(by_mood=by_mood, _by_id=by_id)
+        artist_ids: dict[str, int] = {}
+        return cls(
+            by_mood=by_mood,
+            _by_id=by_id,
+            _hashes={m: np.array([_track_hash(x.track_id) for x in songs], np.uint64)
+                     for m, songs in by_mood.items()},
+            _artists={m: [artist_ids.setdefault(_artist_key(x.artist), len(artist_ids)) for x in songs]
+                      for m, songs in by_mood.items()},
+        )
 
     @property
     def moods(self) -> tuple[str, ...]:
@@ -139,11 +183,13 @@ class Catalog:
 def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> tuple[Song, ...]:
     songs = catalog.songs(mood)
     n = len(songs)
+    if n == 0:
+        return ()
     window = min(_JITTER_MAX, max(_JITTER_MIN, int(n * _JITTER_FRACTION)))
-    keyed = sorted(
-        range(n), key=lambda i: (i + window * user_jitter(user_id, songs[i].track_id), i)
-    )
-    return tuple(spread_artists(songs[i] for i in keyed))
+    keys = np.arange(n) + window * _user_jitters(user_id, catalog._hashes[mood])
+    keyed = np.argsort(keys, kind="stable")
+    artists = catalog._artists[mood]
+    return tuple(songs[keyed[i]] for i in _spread_order([artists[i] for i in keyed]))
 
 
 def _float(value: str | None, default: float) -> float:

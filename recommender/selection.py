@@ -51,6 +51,9 @@ def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Pick | None:
         in_cycle = set()
     # When a song was last served; never-served songs rank first, in catalog order.
     last_seen = {s.track_id: i for i, s in enumerate(relevant)}
+    fresh = next((song for song in order if song.track_id not in last_seen), None)
+    if fresh is not None:
+        return Pick(song=fresh, cycle=cycle, restarted=restarted)
     candidates = [(last_seen.get(song.track_id, -1), pos, song)
                   for pos, song in enumerate(order) if song.track_id not in in_cycle]
     _, _, song = min(candidates, key=lambda c: (c[0], c[1]))
