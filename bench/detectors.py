@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import statistics
 import sys
 import time
@@ -23,8 +22,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
+from bench.common import resized_jpeg
 from recommender import imageio
 from recommender.faces import DETECTORS, DetectedFace
 from recommender.paths import shared_data_dir
@@ -47,16 +46,6 @@ def expected_faces(name: str, label: str) -> int:
     if label == "multi":
         return GROUP_FACES[name]
     return 1
-
-
-def resized_jpeg(data: bytes, side: int) -> bytes:
-    im = imageio.decode(data, work_side=10_000)
-    pil = Image.fromarray(im.rgb)
-    f = side / max(pil.size)
-    pil = pil.resize((round(pil.width * f), round(pil.height * f)), Image.Resampling.BICUBIC)
-    buf = io.BytesIO()
-    pil.save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 def rotated(im: imageio.DecodedImage, degrees: float) -> imageio.DecodedImage:

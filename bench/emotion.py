@@ -11,7 +11,6 @@ One LiteRT thread, as in the bot's worker pool. Run it on a quiet machine: it me
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import statistics
 import time
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
+from bench.common import resized_jpeg
 from recommender import imageio
 from recommender.emotion import EmotionClassifier
 from recommender.faces import DEFAULT_DETECTOR, load_detector
@@ -39,16 +38,6 @@ def time_calls(fn, n: int) -> list[float]:
         fn()
         out.append((time.perf_counter() - t) * 1000)
     return out
-
-
-def jpeg_at(data: bytes, side: int) -> bytes:
-    im = imageio.decode(data, work_side=10_000)
-    pil = Image.fromarray(im.rgb)
-    f = side / max(pil.size)
-    pil = pil.resize((round(pil.width * f), round(pil.height * f)), Image.Resampling.BICUBIC)
-    buf = io.BytesIO()
-    pil.save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,21 +89,21 @@ def main(argv: list[str] | None = None) -> int:
         results.append((f"faces/s, batch 64, {label}", f"{64 / (statistics.median(ms64) / 1000):,.0f}"))
 
     det = load_detector(args.detector)
-    small = [imageio.decode(jpeg_at(d, 512)) for d in datas]
+    small = [imageio.decode(resized_jpeg(d, 512)) for d in datas]
     for im in small[:3]:
         det.detect(im)
     per_photo = [min(time_calls(lambda im=im: det.detect(im), 3)) for im in small]
     results.append((f"detection ms per photo, 512 px ({det.name})",
                     f"median {statistics.median(per_photo):.1f}  p95 {percentile(per_photo, 95):.1f}  (n={len(small)})"))
     rss_served = peak_mib()
-    big = [jpeg_at(d, 4000) for d in datas[::4]]
+    big = [resized_jpeg(d, 4000) for d in datas[::4]]
     per_big = [min(time_calls(lambda b=b: det.detect(imageio.decode(b)), 2)) for b in big]
     results.append(("decode+detect ms per photo, 4000 px JPEG",
                     f"median {statistics.median(per_big):.1f}  p95 {percentile(per_big, 95):.1f}  (n={len(big)})"))
     per_full = [min(time_calls(lambda b=b: pipeline.analyze(b), 2)) for b in big]
     results.append(("whole pipeline ms per photo, 4000 px JPEG",
                     f"median {statistics.median(per_full):.1f}  p95 {percentile(per_full, 95):.1f}"))
-    selfies = [jpeg_at(d, 1280) for d in datas[::4]]
+    selfies = [resized_jpeg(d, 1280) for d in datas[::4]]
     per_selfie = [min(time_calls(lambda b=b: pipeline.analyze(b), 2)) for b in selfies]
     results.append(("whole pipeline ms per photo, 1280 px JPEG",
                     f"median {statistics.median(per_selfie):.1f}  p95 {percentile(per_selfie, 95):.1f}"))
