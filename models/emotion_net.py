@@ -50,18 +50,3 @@ ARCHS = {
 def build_arch(arch: str, dropout: float = 0.4) -> keras.Model:
     width, blocks = ARCHS[arch]
     return build_emotion_net(width, blocks, dropout, name=f"emotion_{arch.replace('-', '_')}")
-
-
-def build_augmenter(seed: int | None = None) -> keras.Sequential:
-    """Training-time augmentation; runs on the accelerator as part of the training graph."""
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomRotation(15 / 360, fill_mode="nearest", seed=seed),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed),
-            layers.RandomZoom((-0.15, 0.15), fill_mode="nearest", seed=seed),
-            layers.RandomErasing(factor=0.5, scale=(0.02, 0.15), fill_value=0.0, seed=seed)
-            if hasattr(layers, "RandomErasing") else layers.Identity(),
-        ],
-        name="augment",
-    )
