@@ -3,8 +3,9 @@
     python -m training.evaluate_emotion --csv FILE [--report DIR] [--model models/emotion.tflite]
 
 FILE is any CSV in FER-2013 format (`emotion,pixels[,Usage]`, gzip or plain); every row is
-used. Faces go through the bot's own `to_model_input` and the LiteRT classifier with flip
-averaging. The last line printed is `accuracy=0.xxxx n=NNNN`.
+used. Faces go through the bot's own `to_model_input` and the LiteRT classifier with the bot's
+test-time augmentation (`--tta`, default as served). The last line printed is
+`accuracy=0.xxxx n=NNNN`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 from recommender.emotion import EmotionClassifier
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.paths import EMOTION_TFLITE
+from recommender.tta import DEFAULT_TTA, TTA_MODES
 from recommender.types import EMOTIONS, MOODS
 from training.fer_data import read_fer_csv
 
@@ -101,12 +103,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", type=Path, required=True)
     p.add_argument("--model", type=Path, default=EMOTION_TFLITE)
-    p.add_argument("--no-flip", action="store_true", help="disable flip averaging (the bot uses it)")
+    p.add_argument("--tta", choices=sorted(TTA_MODES), default=DEFAULT_TTA,
+                   help=f"test-time views averaged per face (the bot serves {DEFAULT_TTA!r})")
     p.add_argument("--report", type=Path, default=None, help="directory for confusion.png and evaluation.json")
     args = p.parse_args(argv)
     data = read_fer_csv(args.csv)
     keep = data.labels >= 0
-    ev = evaluate(data.faces[keep], data.labels[keep], EmotionClassifier(args.model, flip_tta=not args.no_flip))
+    ev = evaluate(data.faces[keep], data.labels[keep], EmotionClassifier(args.model, tta=args.tta))
     print(format_report(ev))
     if args.report:
         write_report(ev, args.report, args.csv.name)
