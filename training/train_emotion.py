@@ -121,7 +121,7 @@ class Trainer(keras.callbacks.Callback):
         best = self.state.get("best_acc", -1.0)
         if acc > best:
             self.state.update(best_acc=acc, best_epoch=epoch + 1)
-            self.net.save_weights(self.out / "best.weights.h5")
+            save_weights_only(self.net, self.out / "best.weights.h5", self.args)
         self.state.update(epoch=epoch + 1, planned_epochs=self.plan.epochs, elapsed=elapsed)
         self.state.setdefault("history", []).append(
             dict(epoch=epoch + 1, loss=round(float(logs.get("loss", float("nan"))), 4),
@@ -133,6 +133,14 @@ class Trainer(keras.callbacks.Callback):
               f"lr={self.lr_at(epoch):.2e} {dt:.1f}s", flush=True)
         if epoch + 1 >= self.plan.epochs:
             self.model.stop_training = True
+
+
+def save_weights_only(net: keras.Model, path: Path, args) -> None:
+    """The layer weights without the optimizer's slots, which a compiled model's save_weights
+    adds (3× the size: too big to bring a wide model back from a lent GPU machine)."""
+    bare = build_arch(args.arch, dropout=args.dropout)
+    bare.set_weights(net.get_weights())
+    bare.save_weights(path)
 
 
 def load_run_net(run: Path) -> keras.Model:

@@ -1,0 +1,60 @@
+"""Training survives an interruption: kill -9 mid-run, then --resume finishes the planned epochs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from training.fer_data import default_fer_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)  # polling a file written by another process, bounded by the deadline
+    return False
+
+
+def epochs_done(out: Path) -> int:
+    try:
+        return json.loads((out / "state.json").read_text())["epoch"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return 0
+
+
+@pytest.mark.skipif(not default_fer_csv().exists(), reason="FER-2013 data not found (set MML_DATA_DIR)")
+def test_killed_run_resumes_and_keeps_only_small_best_weights(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "training.train_emotion", "--arch", "student-s", "--epochs", "3",
+           "--limit", "512", "--batch-size", "64", "--seed", "3", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: epochs_done(out) >= 1, timeout=240), "no epoch finished"
+    finally:
+        first.kill()
+        first.wait()
+    killed_at = epochs_done(out)
+    assert killed_at < 3, "the run finished before it could be interrupted"
+
+    done = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming {out} after epoch {killed_at}" in done.stdout
+    state = json.loads((out / "state.json").read_text())
+    assert state["epoch"] == 3 and [h["epoch"] for h in state["history"]] == [1, 2, 3]
+    assert "done: best PublicTest accuracy" in done.stdout
+
+    # best.weights.h5 holds the layer weights only (no optimizer slots) and rebuilds the network.
+    from training.train_emotion import load_run_net
+
+    net = load_run_net(out)
+    assert (out / "best.weights.h5").stat().st_size < 1.3 * 4 * net.count_params()
