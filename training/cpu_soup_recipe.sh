@@ -14,7 +14,7 @@ case ${1:-} in
     $PY -m training.train_emotion --arch student --init-from "$RUNS/s32" --teacher-probs "$RUNS/self18.npy" \
         --kd-weight 0.5 --lr 5e-4 --warmup-epochs 1 --epochs "$3" --workers 1 --seed "$2" --out "$RUNS/ft$(( $2 - 6 ))" ;;
   soup)
-    $PY -m training.soup_emotion --runs "$RUNS/s32" "$RUNS"/ft? --include-last --out "$RUNS/soup" ;;
+    $PY -m training.soup_emotion --runs "$RUNS/s32" "$RUNS"/ft? --out "$RUNS/soup" ;;
   export)
     $PY -m training.export_emotion --run "$RUNS/soup" --quantize dynamic \
         --recipe "training/cpu_soup_recipe.sh targets; finetune 7 16; finetune 8 12; finetune 9 12; finetune 10 12; soup (from runs/s32, trained on a GPU: see training_args)" ;;

@@ -1,12 +1,14 @@
 """Average the weights of several runs of one architecture into a single network (a "model soup").
 
-    python -m training.soup_emotion --runs runs/s32 runs/ft1 runs/ft2 --include-last --out runs/soup
+    python -m training.soup_emotion --runs runs/s32 runs/ft1 runs/ft2 --out runs/soup
 
 Fine-tunes that start from the same weights stay in one basin of the loss, so the mean of their
 weights is itself a good network, usually better than each (Wortsman et al., 2022, "uniform soup").
-Every ingredient weighs the same; none is picked by its score. Ingredients: each RUN's best epoch
-(best.weights.h5) and, with --include-last, also its last epoch (ckpt.keras). Writes OUT/state.json
-and OUT/best.weights.h5, which `training.export_emotion --run OUT` exports like any run.
+Every ingredient weighs the same and none is picked by its score: each RUN gives its last epoch
+(ckpt.keras, the end of its cosine schedule), or its best epoch (best.weights.h5) where no
+checkpoint was kept (a run brought back from a GPU machine), or both with --take both.
+Writes OUT/state.json and OUT/best.weights.h5, which `training.export_emotion --run OUT`
+exports like any run.
 """
 from __future__ import annotations
 
@@ -29,12 +31,14 @@ from training.fer_data import load_fer  # noqa: E402
 from training.train_emotion import load_run_net  # noqa: E402
 
 
-def ingredients(runs: list[Path], include_last: bool) -> list[tuple[str, keras.Model]]:
+def ingredients(runs: list[Path], take: str) -> list[tuple[str, keras.Model]]:
     out = []
     for run in runs:
-        out.append((f"{run}/best.weights.h5", load_run_net(run)))
-        if include_last and (run / "ckpt.keras").exists():
-            out.append((f"{run}/ckpt.keras", keras.models.load_model(run / "ckpt.keras", compile=False)))
+        last = run / "ckpt.keras"
+        if take == "both" or not last.exists():
+            out.append((f"{run}/best.weights.h5", load_run_net(run)))
+        if last.exists():
+            out.append((f"{last}", keras.models.load_model(last, compile=False)))
     return out
 
 
@@ -51,7 +55,8 @@ def publictest_accuracy(net: keras.Model, faces: np.ndarray, labels: np.ndarray,
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=Path, nargs="+", required=True, help="train_emotion output dirs, one arch")
-    p.add_argument("--include-last", action="store_true", help="also each run's last epoch (ckpt.keras)")
+    p.add_argument("--take", choices=["last", "both"], default="last",
+                   help="last: each run's last epoch (best where none was kept); both: best and last")
     p.add_argument("--data", type=Path, default=None)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
@@ -60,7 +65,7 @@ def main(argv=None) -> int:
     if len({(a["arch"], a.get("dropout", "0.4")) for a in run_args}) != 1:
         print("all runs must share one architecture", file=sys.stderr)
         return 2
-    parts = ingredients(args.runs, args.include_last)
+    parts = ingredients(args.runs, args.take)
     soup = build_arch(run_args[0]["arch"], dropout=float(run_args[0].get("dropout", 0.4)))
     soup.set_weights(mean_weights([net for _, net in parts]))
 
