@@ -59,17 +59,3 @@ def test_killed_run_resumes_and_keeps_only_small_best_weights(tmp_path):
     net = load_run_net(out)
     assert (out / "best.weights.h5").stat().st_size < 1.3 * 4 * net.count_params()
 
-
-def test_weight_soup_is_the_mean_of_its_ingredients():
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import numpy as np
-
-    from models.emotion_net import build_arch
-    from training.soup_emotion import mean_weights
-
-    a, b = build_arch("student-s"), build_arch("student-s")  # two random initialisations
-    soup = mean_weights([a, b])
-    for wa, wb, ws in zip(a.get_weights(), b.get_weights(), soup):
-        np.testing.assert_allclose(ws, (wa + wb) / 2, rtol=1e-6, atol=1e-7)
-    same = mean_weights([a, a, a])
-    assert all(np.allclose(x, y) for x, y in zip(same, a.get_weights()))

@@ -116,8 +116,6 @@ def main(argv=None) -> int:
                             "filter PublicTest rows into a CSV to reproduce the figure above)",
         "last_epochs": history[-3:],
     }
-    if "soup" in state:
-        card["soup"] = state["soup"]
     (args.out_dir / EMOTION_CARD.name).write_text(json.dumps(card, indent=1) + "\n")
     by = ", ".join(f"{m} {e.accuracy:.4f}" for m, e in by_tta.items())
     print(f"PublicTest accuracy {ev.accuracy:.4f} ({by}), mood accuracy {ev.mood_accuracy:.4f}; "
