@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recipe that trained the shipped emotion model on a lent GPU machine (Keras 3 on JAX).
 # Phase 1: three teachers (wide VGG) and a hard-label student baseline, in parallel.
-# Phase 2: students distilled from the teachers' flip-averaged ensemble, in parallel.
+# Phase 2: students distilled from the teachers' ensemble (each averaged over the served views), in parallel.
 # usage: training/gpu_recipe.sh DATA(.npz|.csv.gz) OUTDIR PHASE1_SECONDS PHASE2_SECONDS
 # Each run is an ordinary `python -m training.train_emotion` (see its --help); the epochs each
 # reached under its time budget are in OUTDIR/*/state.json, so a run can be repeated exactly with

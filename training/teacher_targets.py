@@ -1,4 +1,5 @@
-"""Soft targets for distillation: the flip-averaged mean of several trained teachers.
+"""Soft targets for distillation: the mean of several trained teachers, each averaged over the
+bot's test-time views.
 
     python -m training.teacher_targets --teachers runs/t1 runs/t2 --out runs/teachers.npy
 
@@ -17,9 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from recommender.preprocess import to_model_input  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
-from training.train_emotion import load_run_net, predict_tta  # noqa: E402
+from training.train_emotion import load_run_net, predict_tta, served_views_input  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -30,9 +30,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     data = load_fer(args.data)
     train, val = data.split("Training"), data.split("PublicTest")
-    x_train, x_val = to_model_input(train.faces), to_model_input(val.faces)
-    train_sum = np.zeros((len(x_train), 7), np.float32)
-    val_sum = np.zeros((len(x_val), 7), np.float32)
+    x_train, x_val = served_views_input(train.faces), served_views_input(val.faces)
+    train_sum = np.zeros((len(train.labels), 7), np.float32)
+    val_sum = np.zeros((len(val.labels), 7), np.float32)
     for path in args.teachers:
         net = load_run_net(path)
         pv = predict_tta(net, x_val)

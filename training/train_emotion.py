@@ -7,7 +7,7 @@
 Targets are a mix of the (smoothed) FER-2013 label, optionally the FER+ crowd-vote
 distribution and optionally an ensemble teacher's soft predictions (offline distillation).
 Each epoch writes `ckpt.keras` (model + optimizer) and `state.json`; the best epoch by
-PublicTest accuracy (with flip averaging, as served) is kept as `best.weights.h5`.
+PublicTest accuracy (averaged over the bot's test-time views, as served) is kept as `best.weights.h5`.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from models.emotion_net import ARCHS, build_arch  # noqa: E402
 from recommender.preprocess import to_model_input  # noqa: E402
+from recommender.tta import DEFAULT_TTA, TTA_MODES, expand, merge  # noqa: E402
 from training.augment import AugmentedFaces  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
 
@@ -73,10 +74,17 @@ def build_targets(labels: np.ndarray, args, ferplus: np.ndarray | None, teacher:
     return targets.astype(np.float32)
 
 
-def predict_tta(net: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Average of the model on the faces and their mirror images (what the bot serves)."""
-    p = net.predict(x, batch_size=batch_size, verbose=0)
-    return (p + net.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+SERVED_VIEWS = TTA_MODES[DEFAULT_TTA]
+
+
+def served_views_input(faces48: np.ndarray) -> np.ndarray:
+    """(N, 48, 48) uint8 → model input for every served test-time view (made once, reused per epoch)."""
+    return to_model_input(expand(faces48, SERVED_VIEWS))
+
+
+def predict_tta(net: keras.Model, x_views: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The model's probabilities averaged over the served views, as the bot computes them."""
+    return merge(net.predict(x_views, batch_size=batch_size, verbose=0), SERVED_VIEWS)
 
 
 class Plan:
@@ -172,9 +180,9 @@ def main(argv=None) -> int:
     teacher = None
     if args.kd_weight:
         teacher = np.load(args.teacher_probs)[: len(train.labels)].astype(np.float32)
-    x_val = to_model_input(val.faces)
+    x_val = served_views_input(val.faces)
     y_train = build_targets(train.labels, args, train.ferplus, teacher)
-    print(f"backend={keras.backend.backend()} train={len(y_train)} val={len(x_val)} arch={args.arch}", flush=True)
+    print(f"backend={keras.backend.backend()} train={len(y_train)} val={len(val.labels)} arch={args.arch}", flush=True)
 
     plan = Plan(state.get("planned_epochs", args.epochs), None if state else args.time_budget)
     if state:
@@ -192,7 +200,7 @@ def main(argv=None) -> int:
                                  workers=args.workers, use_multiprocessing=False)
         model.fit(batches, epochs=max(plan.epochs, 10_000), initial_epoch=state["epoch"], verbose=0,
                   callbacks=[trainer])
-    print(f"done: best PublicTest accuracy (flip TTA) {state['best_acc']:.4f} at epoch {state['best_epoch']}"
+    print(f"done: best PublicTest accuracy ({DEFAULT_TTA} TTA) {state['best_acc']:.4f} at epoch {state['best_epoch']}"
           f" of {state['epoch']}", flush=True)
     return 0
 
