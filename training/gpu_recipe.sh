@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The recipe that trained the shipped emotion model on a lent GPU machine (Keras 3 on JAX).
-# Phase 1: three teachers (wide VGG) and a hard-label student baseline, in parallel.
+# Phase 1: three teachers (wide VGG) in parallel with a hard-label width-48 student that trains
+#          through both phases (its budget is PHASE1 + PHASE2 + 40 s for the teacher targets).
 # Phase 2: students distilled from the teachers' ensemble (each averaged over the served views), in parallel.
 # usage: training/gpu_recipe.sh DATA(.npz|.csv.gz) OUTDIR PHASE1_SECONDS PHASE2_SECONDS
 # Each run is an ordinary `python -m training.train_emotion` (see its --help); the epochs each
@@ -15,16 +16,15 @@ mkdir -p "$OUT"
 # EXTRA: flags for every run, e.g. "--mixed-precision --batch-size 256 --lr 3e-3" on a GPU.
 train() { local name=$1; shift; $PY -m training.train_emotion --data "$DATA" --out "$OUT/$name" "$@" ${EXTRA:-} >"$OUT/$name.log" 2>&1; }
 
-train teacher1 --arch teacher --seed 11 --epochs 400 --time-budget "$T1" &
-train teacher2 --arch teacher --seed 12 --epochs 400 --time-budget "$T1" --ferplus-weight 0.3 &
-train teacher3 --arch teacher --seed 13 --epochs 400 --time-budget "$T1" --dropout 0.5 &
-train student_hard --arch student --seed 21 --epochs 400 --time-budget "$T1" &
-wait
+train teacher1 --arch teacher --seed 11 --epochs 400 --time-budget "$T1" & t1=$!
+train teacher2 --arch teacher --seed 12 --epochs 400 --time-budget "$T1" --dropout 0.3 & t2=$!
+train teacher3 --arch teacher --seed 13 --epochs 400 --time-budget "$T1" --dropout 0.5 & t3=$!
+train student_l_hard --arch student-l --seed 21 --epochs 400 --time-budget "$((T1 + T2 + 40))" &
+wait $t1 $t2 $t3
 $PY -m training.teacher_targets --data "$DATA" --out "$OUT/teacher_probs.npy" \
     --teachers "$OUT"/teacher? >"$OUT/teacher_targets.log" 2>&1
 cat "$OUT/teacher_targets.log" | grep -v '^[WI]0000'
 train student_kd --arch student --seed 31 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
-train student_s_kd --arch student-s --seed 32 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
 train student_l_kd --arch student-l --seed 33 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
 wait
 for f in "$OUT"/*.log; do echo "== $f"; grep -E "time budget|done:|Error|error" "$f" | tail -3; done
