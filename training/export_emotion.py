@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
         "keras_vs_litert": {"max_abs_prob_diff": diff, "argmax_agreement": agree},
         "date": dt.date.today().isoformat(),
         "recipe": args.recipe,
-        "export_command": "python -m training.export_emotion " + " ".join(sys.argv[1:] if argv is None else argv),
+        "export_command": "python -m training.export_emotion " + shlex.join(sys.argv[1:] if argv is None else argv),
         "evaluate_command": "python -m training.evaluate_emotion --csv ../shared/data/fer2013/"
                             "fer2013_train_publictest.csv.gz  (all rows: Training + PublicTest; "
                             "filter PublicTest rows into a CSV to reproduce the figure above)",
