@@ -12,15 +12,15 @@ The dev photos are few, so only a large or significant difference there means mu
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import binomtest
 
+from bench.common import emotion_photos
 from recommender.emotion import EmotionClassifier
 from recommender.mood import mood_for
-from recommender.paths import EMOTION_TFLITE, shared_data_dir
+from recommender.paths import EMOTION_TFLITE
 from recommender.pipeline import Pipeline
 from recommender.types import EMOTIONS
 from training.fer_data import load_fer
@@ -53,13 +53,11 @@ def main(argv=None) -> int:
 
     fer = load_fer()
     test = fer.usage == "PublicTest"
-    photo_dir = shared_data_dir() / "photos"
-    with open(photo_dir / "labels.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["label"] in EMOTIONS]
-    photos = [(photo_dir / r["file"]).read_bytes() for r in rows]
+    labelled = emotion_photos()
+    photos = [data for _, data in labelled]
     sets = {
         f"PublicTest ({test.sum()} rows)": (fer.labels[test], lambda m: publictest_predictions(m, fer.faces[test])),
-        f"dev photos ({len(rows)})": (np.array([EMOTIONS.index(r["label"]) for r in rows]),
+        f"dev photos ({len(photos)})": (np.array([EMOTIONS.index(label) for label, _ in labelled]),
                                       lambda m: photo_predictions(m, photos)),
     }
     models = [args.baseline, *args.candidates]

@@ -24,6 +24,7 @@ import statistics
 import cv2
 import numpy as np
 
+from bench.common import emotion_photos
 from recommender import imageio
 from recommender.faces import load_detector
 from recommender.mood import mood_for
@@ -75,16 +76,13 @@ def fer_framing(detector, faces48: np.ndarray, pad: int = 24, scale: int = 4) ->
 
 
 def dev_accuracy(pipeline, margins, shifts, tilt_degrees=(0, -20, 20)) -> list[dict]:
-    photo_dir = shared_data_dir() / "photos"
-    with open(photo_dir / "labels.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["label"] in EMOTIONS]
     prepared = []  # (label, tilt, image, faces)
-    for r in rows:
-        base = imageio.decode((photo_dir / r["file"]).read_bytes())
+    for label, data in emotion_photos():
+        base = imageio.decode(data)
         for deg in tilt_degrees:
             im = base if deg == 0 else _rotated(base, deg)
             faces = pipeline.detector.detect(im)[:1]
-            prepared.append((r["label"], deg, im, faces))
+            prepared.append((label, deg, im, faces))
     out = []
     for margin, shift, align in itertools.product(margins, shifts, (False, True)):
         pipeline.margin, pipeline.shift, pipeline.align = margin, shift, align
@@ -158,16 +156,14 @@ def main(argv: list[str] | None = None) -> int:
 def dim_accuracy(pipeline) -> dict[str, float]:
     from bench.detectors import darkened
 
-    photo_dir = shared_data_dir() / "photos"
-    with open(photo_dir / "labels.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["label"] in EMOTIONS]
+    photos = emotion_photos()
     hits = {"normal": 0, "dim": 0, "moderately dim": 0}
-    for r in rows:
-        base = imageio.decode((photo_dir / r["file"]).read_bytes())
+    for label, data in photos:
+        base = imageio.decode(data)
         for name, im in (("normal", base), ("dim", darkened(base)), ("moderately dim", darkened(base, 0.5, 1.3))):
             a = pipeline.analyze_image(im)
-            hits[name] += a.emotion == r["label"]
-    return {k: v / len(rows) for k, v in hits.items()}
+            hits[name] += a.emotion == label
+    return {k: v / len(photos) for k, v in hits.items()}
 
 
 if __name__ == "__main__":

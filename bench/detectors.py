@@ -14,7 +14,6 @@ never be the serving choice because the bot must not import TensorFlow.
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.common import resized_jpeg
+from bench.common import load_photos, resized_jpeg
 from recommender import imageio
 from recommender.faces import DETECTORS, DetectedFace
 from recommender.paths import shared_data_dir
@@ -32,12 +31,6 @@ from recommender.types import Box
 # Faces a person can see in each group photo (counted by eye; a face cut off above the
 # mouth by the frame edge in multi_001 is not counted).
 GROUP_FACES = {"multi_001.jpeg": 4, "multi_002.jpg": 5, "multi_003.jpg": 2, "multi_004.jpg": 2}
-
-
-def load_photos(photo_dir: Path) -> list[tuple[str, str, bytes]]:
-    with open(photo_dir / "labels.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [(r["file"], r["label"], (photo_dir / r["file"]).read_bytes()) for r in rows]
 
 
 def expected_faces(name: str, label: str) -> int:
