@@ -19,13 +19,13 @@ from scipy.stats import binomtest
 
 from bench.common import emotion_photos
 from recommender.emotion import EmotionClassifier
-from recommender.mood import mood_for
+from recommender.mood import MOOD_INDEX
 from recommender.paths import EMOTION_TFLITE
 from recommender.pipeline import Pipeline
 from recommender.types import EMOTIONS
 from training.fer_data import load_fer
 
-MOOD_OF = np.array([mood_for(e) for e in EMOTIONS])
+MOOD_OF = np.array(MOOD_INDEX)
 
 
 def publictest_predictions(model: Path, faces: np.ndarray) -> np.ndarray:

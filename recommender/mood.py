@@ -16,6 +16,9 @@ EMOTION_TO_MOOD: dict[str, str] = {
 
 assert set(EMOTION_TO_MOOD) == set(EMOTIONS) and set(EMOTION_TO_MOOD.values()) <= set(MOODS)
 
+# The same mapping by index (EMOTIONS order → MOODS index), for scoring arrays of class indices.
+MOOD_INDEX: tuple[int, ...] = tuple(MOODS.index(EMOTION_TO_MOOD[e]) for e in EMOTIONS)
+
 
 def mood_for(emotion: str) -> str:
     try:

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from recommender.emotion import EmotionClassifier
-from recommender.mood import EMOTION_TO_MOOD
+from recommender.mood import MOOD_INDEX
 from recommender.paths import EMOTION_TFLITE
 from recommender.tta import DEFAULT_TTA, TTA_MODES
-from recommender.types import EMOTIONS, MOODS
+from recommender.types import EMOTIONS
 from training.fer_data import read_fer_csv
 
 
@@ -36,7 +36,7 @@ class Evaluation:
 
     @property
     def mood_accuracy(self) -> float:
-        to_mood = np.array([MOODS.index(EMOTION_TO_MOOD[e]) for e in EMOTIONS])
+        to_mood = np.array(MOOD_INDEX)
         return float((to_mood[self.y_true] == to_mood[self.y_pred]).mean())
 
     def confusion(self) -> np.ndarray:
