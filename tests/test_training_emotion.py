@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from training.fer_data import default_fer_csv
@@ -59,3 +60,33 @@ def test_killed_run_resumes_and_keeps_only_small_best_weights(tmp_path):
     net = load_run_net(out)
     assert (out / "best.weights.h5").stat().st_size < 1.3 * 4 * net.count_params()
 
+
+
+def test_teacher_targets_round_trip_and_reject_wrong_shapes(tmp_path):
+    from training.soft_targets import load_teacher_probs, save_teacher_probs
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(7), size=50).astype(np.float32)
+    for name in ("t.npz", "t.npy"):
+        save_teacher_probs(tmp_path / name, probs)
+        back = load_teacher_probs(tmp_path / name, 40)
+        assert back.shape == (40, 7)
+        np.testing.assert_allclose(back, probs[:40], atol=1e-3)
+        np.testing.assert_allclose(back.sum(1), 1.0, atol=1e-6)
+    with pytest.raises(ValueError):
+        load_teacher_probs(tmp_path / "t.npz", 51)  # fewer rows than the training set
+    with pytest.raises(ValueError):
+        save_teacher_probs(tmp_path / "bad.npz", probs[:, :6])
+
+
+@pytest.mark.skipif(not default_fer_csv().exists(), reason="FER-2013 data not found (set MML_DATA_DIR)")
+def test_committed_teacher_targets_line_up_with_the_training_rows():
+    """The shipped model was distilled from these; misaligned rows would agree with the labels
+    no better than chance (~0.25 for the majority class)."""
+    from training.fer_data import load_fer
+    from training.soft_targets import load_teacher_probs
+
+    train = load_fer().split("Training")
+    probs = load_teacher_probs(ROOT / "models" / "emotion_teacher_probs.npz", len(train.labels))
+    assert probs.shape == (len(train.labels), 7) == (28709, 7)
+    assert (probs.argmax(1) == train.labels).mean() > 0.8

@@ -25,10 +25,10 @@ train teacher2 --arch teacher --seed 12 --epochs 400 --time-budget "$T1" --dropo
 train teacher3 --arch teacher --seed 13 --epochs 400 --time-budget "$T1" --dropout 0.5 & t3=$!
 train student_l_hard --arch student-l --seed 21 --epochs 400 --time-budget "$((T1 + T2 + 40))" &
 wait $t1 $t2 $t3
-$PY -m training.teacher_targets --data "$DATA" --out "$OUT/teacher_probs.npy" \
+$PY -m training.teacher_targets --data "$DATA" --out "$OUT/teacher_probs.npz" \
     --teachers "$OUT"/teacher? >"$OUT/teacher_targets.log" 2>&1
 cat "$OUT/teacher_targets.log" | grep -v '^[WI]0000'
-train student_kd --arch student --seed 31 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
-train student_l_kd --arch student-l --seed 33 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npy" &
+train student_kd --arch student --seed 51 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npz" &
+train student_l_kd --arch student-l --seed 33 --epochs 400 --time-budget "$T2" --kd-weight 0.7 --teacher-probs "$OUT/teacher_probs.npz" &
 wait
 for f in "$OUT"/*.log; do echo "== $f"; grep -E "time budget|done:|Error|error" "$f" | tail -3; done

@@ -1,9 +1,10 @@
 """Soft targets for distillation: the mean of several trained teachers, each averaged over the
 bot's test-time views.
 
-    python -m training.teacher_targets --teachers runs/t1 runs/t2 --out runs/teachers.npy
+    python -m training.teacher_targets --teachers runs/t1 runs/t2 --out runs/teachers.npz
 
-Writes an (N_train, 7) float32 array aligned with the Training rows and prints each
+Writes the (N_train, 7) ensemble probabilities aligned with the Training rows (float16 in
+.npz, float32 in .npy; see training/soft_targets.py) and prints each
 teacher's and the ensemble's PublicTest accuracy.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from training.fer_data import load_fer  # noqa: E402
+from training.soft_targets import save_teacher_probs  # noqa: E402
 from training.train_emotion import load_run_net, predict_tta, served_views_input  # noqa: E402
 
 
@@ -40,7 +42,7 @@ def main(argv=None) -> int:
         val_sum += pv
         train_sum += predict_tta(net, x_train)
     print(f"ensemble of {len(args.teachers)}: PublicTest accuracy {(val_sum.argmax(1) == val.labels).mean():.4f}")
-    np.save(args.out, train_sum / len(args.teachers))
+    save_teacher_probs(args.out, train_sum / len(args.teachers))
     return 0
 
 

@@ -30,6 +30,7 @@ from recommender.preprocess import to_model_input  # noqa: E402
 from recommender.tta import DEFAULT_TTA, TTA_MODES, expand, merge  # noqa: E402
 from training.augment import AugmentedFaces  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
+from training.soft_targets import load_teacher_probs  # noqa: E402
 
 NUM_CLASSES = 7
 
@@ -48,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dropout", type=float, default=0.4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--ferplus-weight", type=float, default=0.0, help="weight of FER+ vote distribution in targets")
-    p.add_argument("--teacher-probs", type=Path, default=None, help=".npy (N_train, 7) soft targets")
+    p.add_argument("--teacher-probs", type=Path, default=None, help=".npz/.npy (N_train, 7) teacher probabilities (training.teacher_targets)")
     p.add_argument("--kd-weight", type=float, default=0.0, help="weight of teacher probabilities in targets")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start from another run's best weights (fine-tuning; the new run has its own schedule)")
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
             train.ferplus = train.ferplus[: args.limit]
     teacher = None
     if args.kd_weight:
-        teacher = np.load(args.teacher_probs)[: len(train.labels)].astype(np.float32)
+        teacher = load_teacher_probs(args.teacher_probs, len(train.labels))
     x_val = served_views_input(val.faces)
     y_train = build_targets(train.labels, args, train.ferplus, teacher)
     print(f"backend={keras.backend.backend()} train={len(y_train)} val={len(val.labels)} arch={args.arch}", flush=True)
