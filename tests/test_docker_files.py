@@ -71,7 +71,8 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 def test_dockerignore_keeps_secrets_and_bulk_out_but_not_what_the_image_copies():
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    for path in (".env", ".git", ".venv", "runs", ".devdata", ".whl", "tests", "models/emotion.keras"):
+    for path in (".env", ".git", ".venv", "runs", ".devdata", ".whl", "tests", "models/emotion.keras",
+                 "models/emotion_teacher_probs.npz"):
         assert _ignored(path, patterns), f"{path} would be sent to the Docker build"
     copied = re.findall(r"^COPY\s+(\S+)", _dockerfile(), re.MULTILINE)
     assert {"pyproject.toml", "bot", "recommender", "models", "data"} <= set(copied)
