@@ -8,7 +8,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-NUM_CLASSES = 7
+from recommender.types import EMOTIONS
+
+NUM_CLASSES = len(EMOTIONS)
 INPUT_SHAPE = (48, 48, 1)
 
 

@@ -61,7 +61,6 @@ def test_killed_run_resumes_and_keeps_only_small_best_weights(tmp_path):
     assert (out / "best.weights.h5").stat().st_size < 1.3 * 4 * net.count_params()
 
 
-
 def test_teacher_targets_round_trip_and_reject_wrong_shapes(tmp_path):
     from training.soft_targets import load_teacher_probs, save_teacher_probs
 

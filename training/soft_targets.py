@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-NUM_CLASSES = 7
+from recommender.types import EMOTIONS
+
+NUM_CLASSES = len(EMOTIONS)
 
 
 def save_teacher_probs(path: Path, probs: np.ndarray) -> None:
