@@ -34,7 +34,8 @@ def pixels_to_faces(pixel_strings) -> np.ndarray:
 # Measured (python -m bench.crop_margin): BlazeFace run on 600 FER-2013 Training faces draws a
 # box 0.86 of the frame's side (→ margin 0.08) whose centre is 0.08 box sides below the frame's
 # (→ shift −0.08); on the 68 labelled one-face dev photos, margins 0.10–0.15 with shift −0.07 gave
-# the best accuracy and likelihood (0.75 at 0.10), against 0.65–0.68 with no margin and at 0.30.
+# the best accuracy and likelihood (0.75 at 0.10), against 0.65–0.68 with no margin and at 0.30
+# (first model, face + mirror). The distilled model, 6 views: 0.721 at 0.10 / −0.07, 0.62 with none.
 CROP_MARGIN = 0.1
 CROP_SHIFT = -0.07
 
@@ -87,7 +88,8 @@ def crop_face(
 # the median and under 119 for only 2 % of them (3,000 Training rows). A face from a dim photo is
 # far flatter (median 46 on the darkened dev photos), outside anything the model was trained on.
 # Such crops are stretched to FER-2013's median spread; normal crops are left exactly as they are.
-# Measured (dev photos darkened to a quarter of the light): accuracy 0.52 → 0.75, normal 0.75 → 0.75.
+# Measured (dev photos darkened to a quarter of the light, first model): accuracy 0.52 → 0.75, normal
+# 0.75 → 0.75; with the distilled model 0.46 → 0.66, normal 0.72 → 0.72.
 LOW_CONTRAST_SPREAD = 120
 FER_SPREAD = (24, 231)
 
