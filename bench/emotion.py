@@ -6,7 +6,8 @@ Prints: ms per face at batch 1 (median, p95; for each test-time augmentation mod
 one first), faces per second at batch 64, face-detection ms per photo at 512 px and at 4000 px
 (decode + downscale + detect of a JPEG), whole-pipeline ms per photo, and the process's peak RSS.
 Faces are real crops from the labelled photos in ../shared/data/photos (made in memory).
-One LiteRT thread, as in the bot's worker pool. Run it on a quiet machine: it measures time.
+The emotion model runs with the bot's default LiteRT threads (recommender.emotion.DEFAULT_THREADS),
+the detector with one. Run it on a quiet machine: it measures time.
 """
 from __future__ import annotations
 

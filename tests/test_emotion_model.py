@@ -106,3 +106,13 @@ def test_evaluate_emotion_command_reports_accuracy_last(tmp_path, publictest, ca
     report = json.loads((tmp_path / "report" / "evaluation.json").read_text())
     assert report["n"] == n and len(report["confusion"]) == 7
     assert (tmp_path / "report" / "confusion.png").stat().st_size > 1000
+
+
+def test_a_second_interpreter_thread_changes_no_prediction(publictest):
+    # The bot serves with DEFAULT_THREADS (two on a 2-core machine) for speed; a user's answer
+    # must not depend on how many cores the host happens to give the interpreter.
+    faces = publictest.faces[:64]
+    one = EmotionClassifier(num_threads=1).predict_proba(faces)
+    two = EmotionClassifier(num_threads=2).predict_proba(faces)
+    assert (one.argmax(1) == two.argmax(1)).all()
+    np.testing.assert_allclose(one, two, atol=1e-5)
