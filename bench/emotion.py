@@ -6,8 +6,8 @@ Prints: ms per face at batch 1 (median, p95; for each test-time augmentation mod
 one first), faces per second at batch 64, face-detection ms per photo at 512 px and at 4000 px
 (decode + downscale + detect of a JPEG), whole-pipeline ms per photo, and the process's peak RSS.
 Faces are real crops from the labelled photos in ../shared/data/photos (made in memory).
-The emotion model runs with the bot's default LiteRT threads (recommender.emotion.DEFAULT_THREADS),
-the detector with one. Run it on a quiet machine: it measures time.
+The per-face timings use the bot's LiteRT threads for the emotion model
+(recommender.emotion.DEFAULT_THREADS) unless --threads says otherwise; the detector uses one. Run it on a quiet machine: it measures time.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from bench.common import resized_jpeg
 from recommender import imageio
-from recommender.emotion import EmotionClassifier
+from recommender.emotion import DEFAULT_THREADS, EmotionClassifier
 from recommender.faces import DEFAULT_DETECTOR, load_detector
 from recommender.paths import EMOTION_TFLITE, shared_data_dir
 from recommender.pipeline import Pipeline
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--detector", default=DEFAULT_DETECTOR)
     p.add_argument("--photos", type=Path, default=shared_data_dir() / "photos")
     p.add_argument("--repeat", type=int, default=200, help="batch-1 calls to time")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"LiteRT threads for the per-face timings (default: the bot's, {DEFAULT_THREADS} here)")
     args = p.parse_args(argv)
     cv2.setNumThreads(1)
 
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[str, str]] = []
     rss_batch1 = 0.0
     for tta in [DEFAULT_TTA] + [m for m in TTA_MODES if m != DEFAULT_TTA]:
-        clf = EmotionClassifier(args.model, tta=tta)
+        clf = EmotionClassifier(args.model, tta=tta, num_threads=args.threads)
         one = [faces48[i % len(faces48) : i % len(faces48) + 1] for i in range(args.repeat)]
         clf.predict_proba(one[0])
         it = iter(one * 2)
@@ -116,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     results.append(("peak RSS: + batch-64 classification (64 faces × served views)", f"{rss_served:.0f} MiB"))
     results.append(("peak RSS: at the end (the bench itself holds 4000 px test images)", f"{peak_mib():.0f} MiB"))
 
-    print(f"model: {args.model} ({args.model.stat().st_size / 1024:.0f} KiB); faces: {len(faces48)} real crops")
+    print(f"model: {args.model} ({args.model.stat().st_size / 1024:.0f} KiB), {args.threads} LiteRT thread(s); "
+          f"faces: {len(faces48)} real crops")
     width = max(len(k) for k, _ in results)
     for k, v in results:
         print(f"{k:<{width}}  {v}")
