@@ -7,7 +7,8 @@ one first), faces per second at batch 64, face-detection ms per photo at 512 px 
 (decode + downscale + detect of a JPEG), whole-pipeline ms per photo, and the process's peak RSS.
 Faces are real crops from the labelled photos in ../shared/data/photos (made in memory).
 The per-face timings use the bot's LiteRT threads for the emotion model
-(recommender.emotion.DEFAULT_THREADS) unless --threads says otherwise; the detector uses one. Run it on a quiet machine: it measures time.
+(recommender.emotion.DEFAULT_THREADS) unless --threads says otherwise; the detector uses one.
+Run it on a quiet machine: it measures time.
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from .tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge
 from .types import EmotionScores
 
 # The lock below lets one face batch through at a time, so the interpreter may use a second core:
-# the served six views take 0.90 ms per face with two threads against 1.35 ms with one (bench.emotion,
-# 2-core machine). More threads do not pay for a batch this small.
+# the served six views take 0.84-0.90 ms per face with two threads against 1.30-1.40 ms with one
+# (`python -m bench.emotion [--threads 1]`, 2-core machine).
 DEFAULT_THREADS = min(2, len(os.sched_getaffinity(0)))
 
 
