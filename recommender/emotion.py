@@ -11,7 +11,7 @@ from ai_edge_litert.interpreter import Interpreter
 from .paths import EMOTION_TFLITE
 from .preprocess import to_model_input
 from .tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge
-from .types import EmotionScores
+from .types import EMOTIONS, EmotionScores
 
 # The lock below lets one face batch through at a time, so the interpreter may use a second core:
 # the served six views take 0.84-0.90 ms per face with two threads against 1.30-1.40 ms with one
@@ -59,7 +59,7 @@ class EmotionClassifier:
         if faces48.ndim == 2:
             faces48 = faces48[None]
         if len(faces48) == 0:
-            return np.zeros((0, 7), np.float32)
+            return np.zeros((0, len(EMOTIONS)), np.float32)
         return merge(self._run(to_model_input(expand(faces48, self.views))), self.views)
 
     def predict(self, faces48: np.ndarray) -> list[EmotionScores]:

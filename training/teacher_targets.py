@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from models.emotion_net import NUM_CLASSES  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
 from training.soft_targets import save_teacher_probs  # noqa: E402
 from training.train_emotion import load_run_net, predict_tta, served_views_input  # noqa: E402
@@ -33,8 +34,8 @@ def main(argv=None) -> int:
     data = load_fer(args.data)
     train, val = data.split("Training"), data.split("PublicTest")
     x_train, x_val = served_views_input(train.faces), served_views_input(val.faces)
-    train_sum = np.zeros((len(train.labels), 7), np.float32)
-    val_sum = np.zeros((len(val.labels), 7), np.float32)
+    train_sum = np.zeros((len(train.labels), NUM_CLASSES), np.float32)
+    val_sum = np.zeros((len(val.labels), NUM_CLASSES), np.float32)
     for path in args.teachers:
         net = load_run_net(path)
         pv = predict_tta(net, x_val)
