@@ -132,6 +132,17 @@ TRIED = {
     "Russell's circumplex: angle (cos, sin) and radius of (valence, energy) around (0.5, 0.5) / the "
         "training fold's medians, beside the engineered features": "0.8192 / 0.8149 / 0.8188; "
         "0.8236 / 0.8188 / 0.8246",
+    # fifth round (`python -m bench.song_ceiling` prints the last three)
+    "neighbourhood components analysis (6 dimensions) + distance-weighted k-NN, k 5 / 10 / 20, on the "
+        "engineered features": "0.7784 / 0.7877 / 0.7887 (CV seed 0)",
+    "the shipped model under 30 CV seeds (0-29)": "mean 0.8184, sd 0.0032, range 0.8090-0.8246; none "
+        "reaches 0.83, and seed 0 is near the top",
+    "learning curve (training folds subsampled)": "0.7985 at 137 songs, 0.8159 at 384, 0.8145 at 549: "
+        "flat from about 400 songs on",
+    "release year / popularity / both beside the engineered features (excluded)": "0.8382 / 0.8251 / "
+        "0.8455 (seed 0); year lifts CV because calm and sad songs were collected from 2018-2020 "
+        "releases: fitted on all songs, it labels 88-89 % of the 28k table's 1960s-1980s songs happy "
+        "(audio alone: 51-68 %)",
 }
 
 
