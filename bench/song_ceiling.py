@@ -24,11 +24,11 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from training.evaluate_songs import CARD_PATH, N_REPEATS, N_SPLITS, candidates
+from training.evaluate_songs import CARD_PATH, N_REPEATS, N_SPLITS, candidates, repeated_cv
 from training.songs_data import AUDIO_FEATURES, engineer, load_data_moods, load_spotify_songs
 
 TARGET = 0.83
@@ -36,8 +36,7 @@ FRACTIONS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 
 
 def cv_mean(model, X, y, seed: int) -> float:
-    cv = RepeatedStratifiedKFold(n_splits=N_SPLITS, n_repeats=N_REPEATS, random_state=seed)
-    return float(cross_val_score(model, X, y, cv=cv).mean())
+    return float(cross_val_score(model, X, y, cv=repeated_cv(seed)).mean())
 
 
 def learning_curve(model, X, y, fraction: float, repeats: int = 4) -> float:
