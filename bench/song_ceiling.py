@@ -23,13 +23,12 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from training.evaluate_songs import CARD_PATH, N_REPEATS, N_SPLITS, candidates, repeated_cv
-from training.songs_data import AUDIO_FEATURES, engineer, load_data_moods, load_spotify_songs
+from training.songs_data import AUDIO_FEATURES, load_data_moods, load_spotify_songs
 
 TARGET = 0.83
 FRACTIONS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
@@ -49,12 +48,13 @@ def learning_curve(model, X, y, fraction: float, repeats: int = 4) -> float:
     return float(np.mean(scores))
 
 
-def with_metadata(extra: list[str]):
-    """The shipped recipe (engineered audio features, scaled, logistic regression) plus metadata columns."""
+def with_metadata(model: Pipeline, extra: list[str]) -> Pipeline:
+    """The shipped pipeline with metadata columns beside the audio ones: its own feature steps on the
+    audio columns, the metadata standardised, its classifier on both."""
     n = len(AUDIO_FEATURES)
-    columns = ColumnTransformer([("audio", FunctionTransformer(engineer), list(range(n))),
-                                 ("meta", "passthrough", list(range(n, n + len(extra))))])
-    return make_pipeline(columns, StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    columns = ColumnTransformer([("audio", clone(model[:-1]), list(range(n))),
+                                 ("meta", StandardScaler(), list(range(n, n + len(extra))))])
+    return make_pipeline(columns, clone(model[-1]))
 
 
 def matrix(df: pd.DataFrame, extra: list[str], year_fill: float) -> np.ndarray:
@@ -96,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     print("   median year by mood:", songs.groupby("mood")["year"].median().astype(int).to_dict())
     print("   audio only (shipped): " + " / ".join(f"{means[s]:.4f}" for s in range(3)))
     for extra in (["popularity"], ["year"], ["year", "popularity"]):
-        scores = [cv_mean(with_metadata(extra), matrix(songs, extra, year_fill), y, s) for s in range(3)]
+        richer = with_metadata(model, extra)
+        scores = [cv_mean(richer, matrix(songs, extra, year_fill), y, s) for s in range(3)]
         print(f"   audio + {', '.join(extra)}: " + " / ".join(f"{s:.4f}" for s in scores))
     table = load_spotify_songs().dropna(subset=["year"])
-    labellers = (("audio only (shipped)", model, []), ("audio + year", with_metadata(["year"]), ["year"]))
+    labellers = (("audio only (shipped)", model, []),
+                 ("audio + year", with_metadata(model, ["year"]), ["year"]))
     for label, unfitted, extra in labellers:
         fitted = clone(unfitted).fit(matrix(songs, extra, year_fill), y)
         moods = fitted.predict(matrix(table, extra, year_fill))
