@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from recommender import imageio
+from recommender.vision import imageio
 from recommender.paths import shared_data_dir
 from recommender.types import EMOTIONS
 

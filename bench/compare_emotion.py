@@ -18,7 +18,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from bench.common import emotion_photos
-from recommender.emotion import EmotionClassifier
+from recommender.vision.emotion import EmotionClassifier
 from recommender.mood import MOOD_INDEX
 from recommender.paths import EMOTION_TFLITE
 from recommender.pipeline import Pipeline

@@ -25,11 +25,12 @@ import cv2
 import numpy as np
 
 from bench.common import emotion_photos
-from recommender import imageio
-from recommender.faces import load_detector
+from bench.haar import HaarDetector
+from recommender.vision import imageio
+from recommender.vision.faces import load_detector
 from recommender.mood import mood_for
 from recommender.paths import EMOTION_TFLITE, shared_data_dir
-from recommender.preprocess import pixels_to_faces
+from recommender.vision.preprocess import pixels_to_faces
 from recommender.types import EMOTIONS
 
 
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {'detector':<16} {'found':>8} {'box/frame':>9} {'IQR':>13} {'centre dy':>9} "
               f"{'→ margin':>8} {'→ shift':>8}")
         for name in ("blazeface", "blazeface-short", "blazeface-full", "haar"):
-            fr = fer_framing(load_detector(name), faces48)
+            fr = fer_framing(HaarDetector() if name == "haar" else load_detector(name), faces48)
             lo, hi = fr["box_fraction_iqr"]
             print(f"   {name:<16} {fr['found']:>8} {fr['box_fraction_median']:>9.3f} {f'{lo:.3f}–{hi:.3f}':>13} "
                   f"{fr['centre_dy_median']:>+9.3f} {fr['matching_margin']:>8.3f} {-fr['centre_dy_median']:>+8.3f}")

@@ -23,8 +23,9 @@ import cv2
 import numpy as np
 
 from bench.common import load_photos, resized_jpeg
-from recommender import imageio
-from recommender.faces import DETECTORS, DetectedFace
+from recommender.vision import imageio
+from bench.haar import HaarDetector
+from recommender.vision.faces import DETECTORS, DetectedFace
 from recommender.paths import shared_data_dir
 from recommender.types import Box
 
@@ -92,6 +93,8 @@ class MtcnnDetector:
 def make_detector(name: str):
     if name == "mtcnn":
         return MtcnnDetector()
+    if name == "haar":
+        return HaarDetector()
     return DETECTORS[name]()
 
 

@@ -7,7 +7,7 @@ one first), faces per second at batch 64, face-detection ms per photo at 512 px 
 (decode + downscale + detect of a JPEG), whole-pipeline ms per photo, and the process's peak RSS.
 Faces are real crops from the labelled photos in ../shared/data/photos (made in memory).
 The per-face timings use the bot's LiteRT threads for the emotion model
-(recommender.emotion.DEFAULT_THREADS) unless --threads says otherwise; the detector uses one.
+(recommender.vision.emotion.DEFAULT_THREADS) unless --threads says otherwise; the detector uses one.
 Run it on a quiet machine: it measures time.
 """
 from __future__ import annotations
@@ -22,12 +22,12 @@ import cv2
 import numpy as np
 
 from bench.common import resized_jpeg
-from recommender import imageio
-from recommender.emotion import DEFAULT_THREADS, EmotionClassifier
-from recommender.faces import DEFAULT_DETECTOR, load_detector
+from recommender.vision import imageio
+from recommender.vision.emotion import DEFAULT_THREADS, EmotionClassifier
+from recommender.vision.faces import DEFAULT_DETECTOR, load_detector
 from recommender.paths import EMOTION_TFLITE, shared_data_dir
 from recommender.pipeline import Pipeline
-from recommender.tta import DEFAULT_TTA, TTA_MODES
+from recommender.vision.tta import DEFAULT_TTA, TTA_MODES
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -3,7 +3,7 @@ served multi-scale set was chosen.
 
     python -m bench.tta [--model models/emotion.tflite]
 
-Prints 7-class and mood accuracy for the named modes (recommender.tta.TTA_MODES) and for the
+Prints 7-class and mood accuracy for the named modes (recommender.vision.tta.TTA_MODES) and for the
 candidate scale sets that were compared; the served set is the best of these on PublicTest,
 which is the validation split (so its figure is slightly optimistic).
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommender.emotion import EmotionClassifier
+from recommender.vision.emotion import EmotionClassifier
 from recommender.paths import EMOTION_TFLITE
-from recommender.tta import TTA_MODES, Views
+from recommender.vision.tta import TTA_MODES, Views
 from training.evaluate_emotion import evaluate
 from training.fer_data import load_fer
 

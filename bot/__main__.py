@@ -36,7 +36,7 @@ async def _run(config) -> None:
 def _health(config) -> int:
     import time
 
-    from recommender.history import read_heartbeat
+    from recommender.store.sqlite import read_heartbeat
 
     from .app import HEARTBEAT_S
 

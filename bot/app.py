@@ -12,18 +12,25 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from recommender.history import HistoryStore
+from recommender.music.catalog import Catalog
+from recommender.music.service import SongService
+from recommender.store.sqlite import SQLiteHistoryStore
 
 from . import handlers, texts
 from .config import Config
 from .limits import FloodGate
+from .logs import log_key
 from .processing import UserOrderedProcessor
-from .services import KEY, Services, log_key
+from .services import KEY, Services
+
+if TYPE_CHECKING:
+    from recommender.music.spotify import Enricher
+    from recommender.pipeline import Pipeline
 
 LOG = logging.getLogger("bot")
 HEARTBEAT_S = 30.0
@@ -32,10 +39,8 @@ HEARTBEAT_S = 30.0
 class MessageRateLimiter(AIORateLimiter):
     """PTB's AIORateLimiter for messages, but chat actions ("typing…") bypass it.
 
-    Telegram's 30/s and 20/min-per-group limits are about messages; counting the cosmetic
-    chat action too doubles the requests queued in a burst (measured in-process on the shared
-    2-core machine, 100 photos at once: last reply after 5.9 s counted, 5.2 s bypassed).
-    A failed chat action is ignored by the handler anyway.
+    Telegram's 30/s and 20/min-per-group limits are about messages; counting the cosmetic chat
+    action too doubles the requests queued in a burst (docs/benchmarks.md).
     """
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
@@ -69,34 +74,31 @@ def build_application(config: Config) -> Application:
     return app
 
 
-def load_pipeline() -> Any:
+def load_pipeline() -> Pipeline:
     from recommender.pipeline import Pipeline  # heavy imports (OpenCV, LiteRT) only when serving
 
     return Pipeline.load()
 
 
-def load_catalog(config: Config) -> Any:
-    from recommender.catalog import Catalog
-
+def load_catalog(config: Config) -> Catalog:
     return Catalog.load(config.catalog_path)
 
 
-def load_enricher(config: Config) -> Any:
+def load_enricher(config: Config) -> Enricher | None:
     """Spotify enrichment when credentials are set (optional: the catalog alone is enough)."""
-    env = config.spotify_env()
-    if "SPOTIPY_CLIENT_ID" not in env or "SPOTIPY_CLIENT_SECRET" not in env:
+    if config.spotify is None:
         return None
-    from recommender.spotify import Enricher
+    from recommender.music.spotify import Enricher
 
-    return Enricher.from_env(env)
+    return Enricher.connect(config.spotify)
 
 
-async def start_services(app: Application, config: Config, *, pipeline: Any = None,
-                         catalog: Any = None) -> Services:
+async def start_services(app: Application, config: Config, *, pipeline: Pipeline | None = None,
+                         catalog: Catalog | None = None) -> Services:
     """Open the history, load + warm the models once, publish the command menu."""
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="analyze")
-    store = await HistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
+    store = await SQLiteHistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
     try:
         if pipeline is None:
             pipeline = await loop.run_in_executor(executor, load_pipeline)
@@ -106,9 +108,9 @@ async def start_services(app: Application, config: Config, *, pipeline: Any = No
         await store.close()
         executor.shutdown(wait=False, cancel_futures=True)
         raise
-    services = Services(config=config, pipeline=pipeline, catalog=catalog, store=store,
-                        executor=executor, bot_username=app.bot.username,
-                        enricher=load_enricher(config))
+    services = Services(config=config, pipeline=pipeline,
+                        songs=SongService(catalog, store, load_enricher(config)),
+                        executor=executor, bot_username=app.bot.username)
     app.bot_data[KEY] = services
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])
     return services
@@ -123,7 +125,8 @@ async def stop_services(app: Application) -> None:
     await services.store.close()
 
 
-async def serve(config: Config, stop: asyncio.Event, *, pipeline: Any = None, catalog: Any = None,
+async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | None = None,
+                catalog: Catalog | None = None,
                 on_ready: Callable[[Application], None] | None = None) -> None:
     """Run the bot until `stop` is set, then shut down cleanly.
 

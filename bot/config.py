@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from recommender.music.spotify import SpotifySettings
 from recommender.paths import CATALOG_PATH, PROJECT_ROOT
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -32,15 +33,12 @@ class Config:
     database_path: Path = DEFAULT_DATABASE_PATH
     catalog_path: Path = CATALOG_PATH
     log_level: str = "INFO"
-    spotify_client_id: str | None = None
-    spotify_client_secret: str | None = field(default=None, repr=False)
-    spotify_api_url: str | None = None  # a Spotify Web API stand-in (tests); normally unset
-    spotify_token_url: str | None = None
+    spotify: SpotifySettings | None = field(default=None, repr=False)  # None: no enrichment
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "0.0.0.0"
     port: int = 8080
-    # Limits (issue 6): bounded work, bounded downloads, bounded history.
+    # Limits: bounded work, bounded downloads, bounded history.
     workers: int = 2  # threads running decode + detection + inference
     max_concurrent_updates: int = 64
     photos_per_minute: int = 10
@@ -49,7 +47,7 @@ class Config:
     max_history_per_user: int = 2000
 
     def spotify_env(self) -> dict[str, str]:
-        """The Spotify settings in the form recommender.spotify reads them."""
+        """The Spotify settings in the form recommender.music.spotify reads them."""
         pairs = {"SPOTIPY_CLIENT_ID": self.spotify_client_id,
                  "SPOTIPY_CLIENT_SECRET": self.spotify_client_secret,
                  "SPOTIFY_API_URL": self.spotify_api_url, "SPOTIFY_TOKEN_URL": self.spotify_token_url}
@@ -111,10 +109,7 @@ class Config:
             database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH),
             catalog_path=Path(get("CATALOG_PATH") or CATALOG_PATH),
             log_level=log_level,
-            spotify_client_id=get("SPOTIPY_CLIENT_ID"),
-            spotify_client_secret=get("SPOTIPY_CLIENT_SECRET"),
-            spotify_api_url=get("SPOTIFY_API_URL"),
-            spotify_token_url=get("SPOTIFY_TOKEN_URL"),
+            spotify=SpotifySettings.from_env(env),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",

@@ -18,9 +18,9 @@ from telegram.ext import (
     filters,
 )
 
-from recommender.imageio import WORK_SIDE, ImageError
-from recommender.selection import Pick, pick_lift, pick_next
-from recommender.types import MOODS, Song
+from recommender.music.service import Pick
+from recommender.types import Song
+from recommender.vision.imageio import WORK_SIDE, ImageError
 
 from . import keyboards, texts
 from . import services as svc
@@ -231,36 +231,18 @@ async def _answer_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, serv
         trace.done("no_face")
         return
     mood = analysis.mood
-    step = 0 if await services.store.get_lift(user.id) else None
-    pick = await _next_song(services, user.id, mood, step)
-    extra = await services.enrich(pick.song) if pick else None
+    pick = await services.songs.next(user.id, mood)
     reply = texts.analysis_reply(
         emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=mood,
-        n_faces=len(analysis.faces), song=pick.song if pick else None,
-        restarted=bool(pick and pick.restarted), lift_step=step, extra=extra)
+        n_faces=len(analysis.faces), pick=pick)
     if pick is None:
         await _reply(update, reply)
         trace.done("no_songs", mood=mood)
         return
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, step),
+    await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), emotion=analysis.emotion, mood=mood,
                restarted=int(pick.restarted))
-
-
-async def _next_song(services: svc.Services, user_id: int, mood: str, step: int | None) -> Pick | None:
-    """Pick the next unseen song and commit it to the history before it is shown.
-
-    `step` is None outside lift mode; in lift mode it counts the songs since the photo, and the
-    songs move from the detected mood toward brighter ones as it grows.
-    """
-    catalog = services.catalog
-    if step is None:
-        order = catalog.order_for_user(mood, user_id)
-        return await services.store.serve_next(user_id, mood, lambda served: pick_next(order, served))
-    # Lifted songs cross moods: choose against the whole history.
-    return await services.store.serve_next(
-        user_id, None, lambda served: pick_lift(catalog, mood, step, user_id, served))
 
 
 # --- "More" ------------------------------------------------------------------------------------
@@ -272,7 +254,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     request = keyboards.parse_more(query.data)
     user_id = query.from_user.id
-    if request is None or request.mood not in MOODS or not services.catalog.order_for_user(request.mood, user_id):
+    if request is None or not services.songs.knows(request.mood):
         await with_retry(lambda: query.answer(texts.MORE_UNKNOWN, show_alert=True))
         trace.done("stale_button")
         return
@@ -282,17 +264,15 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except BadRequest:
         pass  # a query older than ~15 min cannot be answered; still serve the song
     mood = request.mood
-    # The user's current setting decides the mode; the button only says how far lift has gone.
-    step = (request.step or 0) + 1 if await services.store.get_lift(user_id) else None
-    pick = await _next_song(services, user_id, mood, step)
+    pick = await services.songs.next(user_id, mood, after=request.step or 0)
     assert pick is not None
     chat_id = query.message.chat.id if query.message else user_id
-    extra = await services.enrich(pick.song)
     await with_retry(lambda: context.bot.send_message(
-        chat_id, texts.more_reply(pick.song, mood, pick.restarted, lift_step=step, extra=extra),
-        parse_mode=ParseMode.HTML, reply_markup=keyboards.more_keyboard(mood, step),
+        chat_id, texts.more_reply(pick), parse_mode=ParseMode.HTML,
+        reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
         link_preview_options=_song_options(pick.song)))
-    trace.done("more", mood=mood, restarted=int(pick.restarted), **({"lift_step": step} if step else {}))
+    trace.done("more", mood=mood, restarted=int(pick.restarted),
+               **({"lift_step": pick.lift_step} if pick.lift_step else {}))
 
 
 async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

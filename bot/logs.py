@@ -45,6 +45,12 @@ def configure(level: str, secrets: Iterable[str], stream=None) -> None:
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
+def log_key(token: str) -> bytes:
+    """Key for hashing user ids in logs: derived from the token, so stable across restarts and
+    unknown to anyone reading the logs, without another secret to configure."""
+    return hashlib.sha256(b"mood-bot-log-key:" + token.encode()).digest()
+
+
 def user_tag(user_id: int | None, key: bytes) -> str:
     """A stable pseudonym for a user in logs: keyed, so it cannot be reversed by brute force."""
     if user_id is None:

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS, Song
+
+if TYPE_CHECKING:
+    from recommender.music.service import Pick
+    from recommender.music.spotify import Enrichment
 
 EMOJI = {
     "angry": "😠", "disgust": "🤢", "fear": "😨", "happy": "😄",
@@ -67,41 +71,38 @@ def percent(confidence: float) -> str:
     return f"{round(confidence * 100)}%"
 
 
-def song_lines(song: Song, extra: Any = None) -> str:
+def song_lines(song: Song, details: Enrichment | None = None) -> str:
     """Title — artist, then (with Spotify enrichment) the album and a preview link, then the URL."""
     lines = [f"🎵 <b>{escape(song.name)}</b> — {escape(song.artist)}"]
-    album = getattr(extra, "album", None)
-    preview = getattr(extra, "preview_url", None)
-    if album:
-        lines.append(f"💿 {escape(album)}")
-    if preview:
-        lines.append(f'▶️ <a href="{escape(preview, quote=True)}">30-second preview</a>')
+    if details is not None and details.album:
+        lines.append(f"💿 {escape(details.album)}")
+    if details is not None and details.preview_url:
+        lines.append(f'▶️ <a href="{escape(details.preview_url, quote=True)}">30-second preview</a>')
     lines.append(escape(song.url))
     return "\n".join(lines)
 
 
-def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, song: Song | None,
-                   restarted: bool = False, lift_step: int | None = None, extra: Any = None) -> str:
+def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, pick: Pick | None) -> str:
     lines = []
     if n_faces > 1:
         lines.append(f"I see {n_faces} faces — answering for the largest one.")
     lines.append(f"{EMOJI.get(emotion, '🙂')} You look <b>{escape(emotion)}</b> ({percent(confidence)} sure).")
     lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b>")
-    if lift_step is not None:
+    if pick is not None and pick.lift_step is not None:
         lines.append("⬆️ Lift mode: each 🎵 More moves a step toward brighter songs.")
-    if restarted:
+    if pick is not None and pick.restarted:
         lines.append(exhausted(mood))
     lines.append("")
-    lines.append(song_lines(song, extra) if song else f"I have no {escape(mood)} songs yet, sorry.")
+    lines.append(song_lines(pick.song, pick.details) if pick else f"I have no {escape(mood)} songs yet, sorry.")
     return "\n".join(lines)
 
 
-def more_reply(song: Song, mood: str, restarted: bool, lift_step: int | None = None,
-               extra: Any = None) -> str:
-    head = exhausted(mood) + "\n\n" if restarted else ""
-    if lift_step:
-        return f"{head}⬆️ Lifting, step {lift_step}:\n{song_lines(song, extra)}"
-    return f"{head}Another {MOOD_EMOJI.get(mood, '')} {escape(mood)} song:\n{song_lines(song, extra)}"
+def more_reply(pick: Pick) -> str:
+    head = exhausted(pick.mood) + "\n\n" if pick.restarted else ""
+    if pick.lift_step:
+        return f"{head}⬆️ Lifting, step {pick.lift_step}:\n{song_lines(pick.song, pick.details)}"
+    return (f"{head}Another {MOOD_EMOJI.get(pick.mood, '')} {escape(pick.mood)} song:\n"
+            f"{song_lines(pick.song, pick.details)}")
 
 
 def exhausted(mood: str) -> str:

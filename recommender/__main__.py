@@ -6,7 +6,9 @@ One readable block per image, or with --json exactly one JSON object per line pe
 {"file", "image_size", "faces": [{"box", "score", "emotion", "confidence", "scores"}], "emotion",
 "confidence", "mood", "song": {"track_id", "name", "artist", "url"} | null, "error": null | str}.
 A file that cannot be read or is no usable image gets its own line/block with `error`; the
-other files still run. Models load once per process.
+other files still run. Models load once per process. Songs come from the bot's own song service,
+as the bot would answer one user (id 0) sending these photos in turn: no song twice. That history
+lives in memory only.
 
 Exit status: 0 when every file was analysed (a photo without a face counts as analysed: its
 answer is "no face"); 1 when at least one file had an error; 2 for bad arguments.
@@ -14,32 +16,31 @@ answer is "no face"); 1 when at least one file had an error; 2 for bad arguments
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 
-from .imageio import ImageError
+from .vision.imageio import ImageError
+
+CLI_USER = 0
 
 
-def _first_song(catalog, mood: str | None):
-    if catalog is None or mood is None:
-        return None
-    songs = catalog.songs(mood)
-    return songs[0] if songs else None
+async def _open_songs():
+    """The song service over an in-memory history, or (None, why) when the catalog is unusable:
+    the CLI still analyses the images then (the song is null)."""
+    from .music.catalog import Catalog
+    from .music.service import SongService
+    from .store.sqlite import SQLiteHistoryStore
 
-
-def _load_catalog():
-    # Imported lazily: the catalog is another module's concern and the CLI must still analyse
-    # images if it is missing (the song is then null).
     try:
-        from .catalog import Catalog
-
-        return Catalog.load(), None
+        catalog = Catalog.load()
     except Exception as e:  # missing file, bad CSV: report once, keep going
         return None, f"catalog unavailable: {e}"
+    return SongService(catalog, await SQLiteHistoryStore.open(":memory:")), None
 
 
-def analyse_file(pipeline, catalog, path: str) -> dict:
+async def analyse_file(pipeline, songs, path: str) -> dict:
     record: dict = {"file": path, "image_size": None, "faces": [], "emotion": None, "confidence": None,
                     "mood": None, "song": None, "error": None}
     try:
@@ -56,8 +57,8 @@ def analyse_file(pipeline, catalog, path: str) -> dict:
         record["error"] = f"internal error: {type(e).__name__}: {e}"
         return record
     record.update(analysis.as_dict())
-    song = _first_song(catalog, analysis.mood)
-    record["song"] = song.as_dict() if song else None
+    pick = await songs.next(CLI_USER, analysis.mood) if songs and analysis.mood else None
+    record["song"] = pick.song.as_dict() if pick else None
     return record
 
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m recommender", description="Selfie → emotion → mood → song, offline.")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--json", action="store_true", help="one JSON object per line per image")
-    p.add_argument("--detector", default=None, help="face detector (default: blazeface; also haar)")
+    p.add_argument("--detector", default=None, help="face detector: blazeface (default), blazeface-short or blazeface-full")
     p.add_argument("--model", default=None, help="emotion .tflite (default: models/emotion.tflite)")
     args = p.parse_args(argv)
 
@@ -98,18 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    catalog, catalog_error = _load_catalog()
-    if catalog_error:
-        print(f"warning: {catalog_error}", file=sys.stderr)
+    return asyncio.run(_run(pipeline, args.images, args.json))
 
+
+async def _run(pipeline, images: list[str], as_json: bool) -> int:
+    songs, songs_error = await _open_songs()
+    if songs_error:
+        print(f"warning: {songs_error}", file=sys.stderr)
     failed = False
-    for i, path in enumerate(args.images):
-        record = analyse_file(pipeline, catalog, path)
-        failed |= record["error"] is not None
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        else:
-            print(("\n" if i else "") + format_block(record), flush=True)
+    try:
+        for i, path in enumerate(images):
+            record = await analyse_file(pipeline, songs, path)
+            failed |= record["error"] is not None
+            if as_json:
+                print(json.dumps(record, ensure_ascii=False), flush=True)
+            else:
+                print(("\n" if i else "") + format_block(record), flush=True)
+    finally:
+        if songs is not None:
+            await songs.store.close()
     return 1 if failed else 0
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import imageio
-from .emotion import EmotionClassifier
-from .faces import DEFAULT_DETECTOR, DetectedFace, FaceDetector, load_detector
+from .vision import imageio
+from .vision.emotion import EmotionClassifier
+from .vision.faces import DEFAULT_DETECTOR, DetectedFace, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
-from .preprocess import FACE_SIZE, crop_face, normalize_contrast
+from .vision.preprocess import FACE_SIZE, crop_face, normalize_contrast
 from .types import Box, FaceEmotion
 
 # A crowd photo still gets an answer, in bounded time: the largest faces are the ones that count.

@@ -59,6 +59,14 @@ class FaceEmotion:
 
 
 @dataclass(frozen=True)
+class Served:
+    """One past serving of a song to a user, as the history stores it (oldest first)."""
+
+    track_id: str
+    cycle: int  # how many times the user had gone through the song's mood before
+
+
+@dataclass(frozen=True)
 class Song:
     track_id: str
     name: str

@@ -21,7 +21,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from recommender.spotify import SpotifySettings
+from recommender.music.spotify import SpotifySettings
 
 CLIENT_ID, CLIENT_SECRET, TOKEN = "test-client", "test-secret", "fake-access-token"
 PAGE = 2  # small pages so that paging is exercised

@@ -14,7 +14,7 @@ from bot_harness import (  # noqa: F401  (pytest fixtures)
     running_bot,
     selfie_jpeg,
 )
-from recommender.history import HistoryStore
+from recommender.store.sqlite import SQLiteHistoryStore
 
 
 async def test_each_bad_input_gets_a_reply_and_the_bot_keeps_going(fake, pipeline, tmp_path):
@@ -49,7 +49,7 @@ async def test_each_bad_input_gets_a_reply_and_the_bot_keeps_going(fake, pipelin
         await user.press(good)
         more = await user.reply()
         assert "open.spotify.com" in more.text
-    store = await HistoryStore.open(config.database_path)
+    store = await SQLiteHistoryStore.open(config.database_path)
     try:
         assert await store.count(201) == 2
     finally:

@@ -17,9 +17,9 @@ from bot_harness import (  # noqa: F401  (pytest fixtures)
     running_bot,
     selfie_jpeg,
 )
-from recommender.catalog import Catalog
-from recommender.history import HistoryStore
-from recommender.lift import GOAL, LIFT_STEPS
+from recommender.music.catalog import Catalog
+from recommender.store.sqlite import SQLiteHistoryStore
+from recommender.music.lift import GOAL, LIFT_STEPS
 from recommender.paths import CATALOG_PATH
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS
@@ -131,7 +131,7 @@ async def test_forget_empties_history(fake, pipeline, tmp_path):
         assert "forgot the 2 songs" in (await user.reply()).text
         await user.send_text("/forget")
         assert "nothing stored" in (await user.reply()).text
-    store = await HistoryStore.open(config.database_path)
+    store = await SQLiteHistoryStore.open(config.database_path)
     try:
         assert await store.count(105) == 0 and await store.count(106) == 1
     finally:
@@ -218,7 +218,7 @@ async def test_lift_mode_rises_step_by_step_and_toggles_off(fake, pipeline, tmp_
         plain = await user.reply()
         assert "Another" in plain.text and plain.buttons[0]["callback_data"] == f"more:{mood}"
         assert catalog.get(track_of(plain.text)).mood == mood
-    store = await HistoryStore.open(config.database_path)
+    store = await SQLiteHistoryStore.open(config.database_path)
     try:
         assert not await store.get_lift(112) and await store.count(112) == LIFT_STEPS + 2
     finally:

@@ -11,6 +11,7 @@ from bot.config import DEFAULT_API_URL, DEFAULT_FILE_URL, Config, ConfigError
 from bot.limits import FloodGate, Verdict
 from bot.logs import RedactingFormatter, user_tag
 from recommender.mood import EMOTION_TO_MOOD
+from recommender.music.service import Pick
 from recommender.types import Song
 
 TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnn"
@@ -76,7 +77,8 @@ def test_help_lists_the_mapping_privacy_and_commands():
 
 def test_song_text_is_html_escaped():
     song = Song(track_id="abc", name="Rock & <Roll>", artist="A<B>", mood="happy")
-    reply = texts.analysis_reply(emotion="happy", confidence=0.834, mood="happy", n_faces=3, song=song)
+    pick = Pick(song, "happy", restarted=False, lift_step=None)
+    reply = texts.analysis_reply(emotion="happy", confidence=0.834, mood="happy", n_faces=3, pick=pick)
     assert "Rock &amp; &lt;Roll&gt;" in reply and "A&lt;B&gt;" in reply
     assert "83%" in reply and "3 faces" in reply and "https://open.spotify.com/track/abc" in reply
 

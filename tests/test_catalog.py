@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.catalog import Catalog, spread_artists
+from recommender.music.catalog import Catalog, spread_artists
 from recommender.paths import CATALOG_PATH
 from recommender.types import MOODS, Song
 
@@ -112,7 +112,7 @@ def test_user_order_is_stable_personal_and_roughly_best_first(tmp_path):
 
 def test_shipped_catalog_serves_every_mood_without_pandas():
     code = (
-        "import sys; from recommender.catalog import Catalog; c = Catalog.load(); "
+        "import sys; from recommender.music.catalog import Catalog; c = Catalog.load(); "
         "assert 'pandas' not in sys.modules and 'sklearn' not in sys.modules; "
         "print(*[len(c.songs(m)) for m in ('calm', 'happy', 'energetic', 'sad')])"
     )

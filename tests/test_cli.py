@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from recommender.catalog import Catalog
+from recommender.music.catalog import Catalog
+from recommender.__main__ import CLI_USER
 from recommender.paths import PROJECT_ROOT
 
 KEYS = {"file", "faces", "emotion", "mood", "song", "error"}
@@ -58,14 +59,14 @@ def test_json_gives_one_object_per_line_per_image(json_run, images):
     assert "Traceback" not in proc.stderr
 
 
-def test_json_astronaut_gets_happy_and_the_first_happy_song(json_run):
+def test_json_astronaut_gets_happy_and_the_song_the_bot_serves_first(json_run):
     rec = json_run[1]["astronaut.jpg"]
     assert rec["error"] is None
     assert rec["emotion"] == "happy" and rec["mood"] == "happy"
     (face,) = rec["faces"]
     assert len(face["box"]) == 4 and face["emotion"] == "happy"
     assert abs(sum(face["scores"].values()) - 1) < 0.01
-    first = Catalog.load().songs("happy")[0]
+    first = Catalog.load().order_for_user("happy", CLI_USER)[0]  # the song service's first pick
     assert rec["song"] == {"track_id": first.track_id, "name": first.name, "artist": first.artist,
                            "url": f"https://open.spotify.com/track/{first.track_id}"}
 

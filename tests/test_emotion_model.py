@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from recommender import emotion as served
-from recommender.emotion import EmotionClassifier
+from recommender.vision import emotion as served
+from recommender.vision.emotion import EmotionClassifier
 from recommender.paths import EMOTION_CARD, EMOTION_KERAS, EMOTION_TFLITE
-from recommender.preprocess import pixels_to_faces, to_model_input
+from recommender.vision.preprocess import pixels_to_faces, to_model_input
 from recommender.types import EMOTIONS
 from training.fer_data import default_fer_csv, load_fer, regression_sample
 

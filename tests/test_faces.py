@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from recommender import imageio
-from recommender.faces import HaarDetector, load_detector
+from recommender.vision import imageio
+from bench.haar import HaarDetector
+from recommender.vision.faces import load_detector
 from recommender.paths import shared_data_dir
 
 PHOTOS = shared_data_dir() / "photos"

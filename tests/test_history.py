@@ -5,17 +5,25 @@ import sqlite3
 
 import pytest
 
-from recommender.history import MIGRATIONS, SCHEMA_VERSION, HistoryStore, SchemaTooNew, read_heartbeat
-from recommender.selection import Served, pick_next
-from recommender.types import Song
+from recommender.music.selection import pick_next
+from recommender.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew, read_heartbeat
+from recommender.store.sqlite import SQLiteHistoryStore as HistoryStore
+from recommender.types import Served, Song
 
 ORDER = [Song(track_id=f"t{i}", name=f"S{i}", artist="A", mood="happy") for i in range(5)]
 
 
 async def serve(store: HistoryStore, user: int, mood: str = "happy") -> str:
-    pick = await store.serve_next(user, mood, lambda served: pick_next(ORDER, served))
-    assert pick is not None
+    async with store.user(user) as history:
+        pick = pick_next(ORDER, await history.served(mood))
+        assert pick is not None
+        await history.append(mood, pick.song.track_id, pick.cycle)
     return pick.song.track_id
+
+
+async def record(store: HistoryStore, user: int, mood: str, track_id: str) -> None:
+    async with store.user(user) as history:
+        await history.append(mood, track_id, 0)
 
 
 async def test_wal_and_schema_version(tmp_path):
@@ -58,11 +66,10 @@ async def test_committed_before_return_visible_to_another_connection(tmp_path):
 async def test_failed_choice_rolls_back(tmp_path):
     store = await HistoryStore.open(tmp_path / "h.sqlite3")
     try:
-        def boom(served: list[Served]):
-            raise RuntimeError("boom")
-
         with pytest.raises(RuntimeError):
-            await store.serve_next(1, "happy", boom)
+            async with store.user(1) as history:
+                await history.append("happy", "t0", 0)
+                raise RuntimeError("the reply could not be built")
         assert await store.count(1) == 0
         assert await serve(store, 1) == "t0"  # the store is still usable
     finally:
@@ -73,8 +80,8 @@ async def test_history_is_bounded_per_user(tmp_path):
     store = await HistoryStore.open(tmp_path / "h.sqlite3", max_per_user=3)
     try:
         for i in range(5):
-            await store.record(1, "happy", f"x{i}")
-        await store.record(2, "happy", "y0")
+            await record(store, 1, "happy", f"x{i}")
+        await record(store, 2, "happy", "y0")
         assert [s.track_id for s in await store.served(1)] == ["x2", "x3", "x4"]
         assert await store.count(2) == 1
     finally:

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from recommender import imageio
-from recommender.imageio import (
+from recommender.vision import imageio
+from recommender.vision.imageio import (
     CorruptImage,
     ImageError,
     ImageTooLarge,

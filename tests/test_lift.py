@@ -5,8 +5,8 @@ import statistics as st
 
 import pytest
 
-from recommender.catalog import Catalog
-from recommender.lift import GOAL, LIFT_STEPS, choose_lift_song, lift_pool, target
+from recommender.music.catalog import Catalog
+from recommender.music.lift import GOAL, LIFT_STEPS, choose_lift_song, lift_pool, target
 from recommender.types import MOODS, Song
 
 

@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from recommender.imageio import CorruptImage, ImageError, NotAnImage
+from recommender.vision.imageio import CorruptImage, ImageError, NotAnImage
 from recommender.mood import mood_for
 from recommender.paths import shared_data_dir
 from recommender.pipeline import Analysis, Pipeline
-from recommender.preprocess import FER_SPREAD, crop_face, normalize_contrast
+from recommender.vision.preprocess import FER_SPREAD, crop_face, normalize_contrast
 from recommender.types import EMOTIONS, Box
 
 

@@ -1,8 +1,8 @@
 """The 'next unseen song' rule, on plain values."""
 from __future__ import annotations
 
-from recommender.selection import Served, pick_lift, pick_next, remaining
-from recommender.types import Song
+from recommender.music.selection import pick_lift, pick_next, remaining
+from recommender.types import Served, Song
 
 
 def songs(n: int, mood: str = "happy") -> list[Song]:
@@ -69,9 +69,9 @@ def test_empty_mood_gives_none():
 
 
 def lift_catalog():
-    from recommender.catalog import Catalog
+    from recommender.music.catalog import Catalog
 
-    # Enough songs per mood to fill a lift pool (recommender.lift.POOL_SIZE) from one mood.
+    # Enough songs per mood to fill a lift pool (recommender.music.lift.POOL_SIZE) from one mood.
     points = {"sad": (0.2, 0.3), "calm": (0.1, 0.15), "happy": (0.75, 0.7), "energetic": (0.5, 0.9)}
     return Catalog.from_songs(
         Song(track_id=f"{mood}{i}", name=f"{mood} {i}", artist=f"{mood} artist {i % 7}", mood=mood,

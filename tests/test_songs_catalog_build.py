@@ -90,7 +90,7 @@ def test_calm_profile_rescues_only_profile_matches():
 
 
 def test_hand_only_build_writes_a_loadable_csv(tmp_path):
-    from recommender.catalog import Catalog
+    from recommender.music.catalog import Catalog
 
     df = build(None, hand_only=True)
     path = tmp_path / "c.csv"

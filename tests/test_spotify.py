@@ -6,8 +6,8 @@ import time
 import pandas as pd
 import pytest
 
-from recommender.spotify import (Enricher, SpotifySettings, SpotifyUnavailable,
-                                 fetch_playlist_tracks, make_client)
+from recommender.music.spotify import Enricher, SpotifySettings, make_client
+from training.spotify_playlists import SpotifyUnavailable, fetch_playlist_tracks
 from recommender.types import Song
 from fake_spotify import CLIENT_ID, CLIENT_SECRET, TOKEN, FakeSpotify
 
@@ -49,12 +49,12 @@ def test_enrich_returns_album_cover_preview_and_caches(fake):
 
 
 def test_enrich_from_env_only_with_credentials(fake):
-    assert Enricher.from_env({}) is None
-    assert Enricher.from_env({"SPOTIPY_CLIENT_ID": CLIENT_ID}) is None
+    assert SpotifySettings.from_env({}) is None
+    assert SpotifySettings.from_env({"SPOTIPY_CLIENT_ID": CLIENT_ID}) is None
     env = {"SPOTIPY_CLIENT_ID": CLIENT_ID, "SPOTIPY_CLIENT_SECRET": CLIENT_SECRET,
            "SPOTIFY_API_URL": f"{fake.base}/v1", "SPOTIFY_TOKEN_URL": f"{fake.base}/api/token"}
-    enricher = Enricher.from_env(env)
-    assert enricher is not None and enricher.enrich(_song("partytrack00000000001")).album == "Album"
+    enricher = Enricher.connect(SpotifySettings.from_env(env))
+    assert enricher.enrich(_song("partytrack00000000001")).album == "Album"
 
 
 @pytest.mark.parametrize("case", ["unknown track", "bad credentials", "rate limited", "server down"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.emotion import EmotionClassifier
-from recommender.tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge, rescale
+from recommender.vision.emotion import EmotionClassifier
+from recommender.vision.tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge, rescale
 
 
 def faces(n: int) -> np.ndarray:

@@ -152,8 +152,9 @@ def report(df: pd.DataFrame) -> str:
 
 def _fetch_spotify(playlist_ids: list[str]) -> pd.DataFrame | None:
     """The playlists' tracks with audio features, or None after printing why (one line)."""
-    from recommender.spotify import (SpotifySettings, SpotifyUnavailable, fetch_playlist_tracks,
-                                     make_client)
+    from recommender.music.spotify import SpotifySettings, make_client
+
+    from .spotify_playlists import SpotifyUnavailable, fetch_playlist_tracks
 
     settings = SpotifySettings.from_env()
     if settings is None:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.emotion import EmotionClassifier
+from recommender.vision.emotion import EmotionClassifier
 from recommender.mood import MOOD_INDEX
 from recommender.paths import EMOTION_TFLITE
-from recommender.tta import DEFAULT_TTA, TTA_MODES
+from recommender.vision.tta import DEFAULT_TTA, TTA_MODES
 from recommender.types import EMOTIONS
 from training.fer_data import read_fer_csv
 

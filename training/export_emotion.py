@@ -23,10 +23,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from recommender.emotion import EmotionClassifier  # noqa: E402
+from recommender.vision.emotion import EmotionClassifier  # noqa: E402
 from recommender.paths import EMOTION_CARD, EMOTION_KERAS, EMOTION_TFLITE  # noqa: E402
-from recommender.preprocess import to_model_input  # noqa: E402
-from recommender.tta import DEFAULT_TTA, TTA_MODES  # noqa: E402
+from recommender.vision.preprocess import to_model_input  # noqa: E402
+from recommender.vision.tta import DEFAULT_TTA, TTA_MODES  # noqa: E402
 from training.evaluate_emotion import evaluate  # noqa: E402
 from training.fer_data import REGRESSION_SAMPLE_RULE, load_fer, regression_sample  # noqa: E402
 from training.train_emotion import load_run_net  # noqa: E402
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         "name": "music-mood-lifter facial emotion classifier",
         "architecture": f"{net.name}: VGG-style CNN, 3×3 conv + batch norm + ReLU stages, "
                         "max-pool between stages, global average pooling, dropout, dense softmax",
-        "input": "48×48 grayscale face, uint8 → float32 /255 (recommender.preprocess.to_model_input)",
+        "input": "48×48 grayscale face, uint8 → float32 /255 (recommender.vision.preprocess.to_model_input)",
         "labels": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
         "parameters": int(net.count_params()),
         "served_as": f"{out_tflite.name} through ai-edge-litert"

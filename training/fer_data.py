@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from recommender.paths import shared_data_dir
-from recommender.preprocess import pixels_to_faces
+from recommender.vision.preprocess import pixels_to_faces
 
 # FER+ vote columns, reordered to FER-2013's label order (angry … neutral). Contempt, unknown
 # and not-a-face votes have no FER-2013 class and are dropped.

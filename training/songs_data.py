@@ -28,7 +28,7 @@ AUDIO_FEATURES: tuple[str, ...] = (
     "tempo",
 )
 
-# The catalog's columns, in order (recommender.catalog reads the first five and a few more).
+# The catalog's columns, in order (recommender.music.catalog reads the first five and a few more).
 CATALOG_COLUMNS: tuple[str, ...] = (
     "track_id", "name", "artist", "mood", "confidence", "label_source", "popularity", "year",
     "genre", "valence", "energy", "acousticness", "instrumentalness", "danceability", "tempo",

@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from models.emotion_net import NUM_CLASSES  # noqa: E402
+from training.emotion_net import NUM_CLASSES  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
 from training.soft_targets import save_teacher_probs  # noqa: E402
 from training.train_emotion import load_run_net, predict_tta, served_views_input  # noqa: E402

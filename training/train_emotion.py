@@ -25,9 +25,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models.emotion_net import ARCHS, NUM_CLASSES, build_arch  # noqa: E402
-from recommender.preprocess import to_model_input  # noqa: E402
-from recommender.tta import DEFAULT_TTA, TTA_MODES, expand, merge  # noqa: E402
+from training.emotion_net import ARCHS, NUM_CLASSES, build_arch  # noqa: E402
+from recommender.vision.preprocess import to_model_input  # noqa: E402
+from recommender.vision.tta import DEFAULT_TTA, TTA_MODES, expand, merge  # noqa: E402
 from training.augment import AugmentedFaces  # noqa: E402
 from training.fer_data import load_fer  # noqa: E402
 from training.soft_targets import load_teacher_probs  # noqa: E402

@@ -9,30 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .types import Song
-
-if TYPE_CHECKING:
-    from .catalog import Catalog
+from ..types import Served, Song
+from .catalog import Catalog
+from .lift import choose_lift_song
 
 
 @dataclass(frozen=True)
-class Served:
-    """One past serving of a song to a user, as stored in the history (oldest first)."""
-
-    track_id: str
-    cycle: int
-
-
-@dataclass(frozen=True)
-class Pick:
+class Choice:
     song: Song
     cycle: int
     restarted: bool  # True when this pick opened a new cycle (the mood was exhausted)
 
 
-def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Pick | None:
+def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Choice | None:
     """The next song from `order` (the catalog's order of one mood for this user).
 
     `served` is the user's history, oldest first; entries for songs not in `order`
@@ -53,11 +43,11 @@ def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Pick | None:
     last_seen = {s.track_id: i for i, s in enumerate(relevant)}
     fresh = next((song for song in order if song.track_id not in last_seen), None)
     if fresh is not None:
-        return Pick(song=fresh, cycle=cycle, restarted=restarted)
+        return Choice(song=fresh, cycle=cycle, restarted=restarted)
     candidates = [(last_seen.get(song.track_id, -1), pos, song)
                   for pos, song in enumerate(order) if song.track_id not in in_cycle]
     _, _, song = min(candidates, key=lambda c: (c[0], c[1]))
-    return Pick(song=song, cycle=cycle, restarted=restarted)
+    return Choice(song=song, cycle=cycle, restarted=restarted)
 
 
 def remaining(order: Sequence[Song], served: Sequence[Served]) -> int:
@@ -68,15 +58,13 @@ def remaining(order: Sequence[Song], served: Sequence[Served]) -> int:
     return len(ids - {s.track_id for s in relevant if s.cycle == cycle})
 
 
-def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequence[Served]) -> Pick | None:
-    """The next song in lift mode (recommender.lift), by the same no-repeat rule.
+def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequence[Served]) -> Choice | None:
+    """The next song in lift mode (recommender.music.lift), by the same no-repeat rule.
 
     `served` is the user's whole history (lifted songs cross moods). A song counts as heard when
     it was served in its own mood's current cycle; when every song is heard, lift starts over
     (restarted=True) and the song opens a new cycle of its mood.
     """
-    from .lift import choose_lift_song
-
     cycles: dict[str, int] = {}
     moods: dict[str, str] = {}
     for s in served:
@@ -89,8 +77,8 @@ def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequ
     avoid = last.artist if last is not None else None
     song = choose_lift_song(catalog, mood, step, user_id, exclude=heard, avoid_artist=avoid)
     if song is not None:
-        return Pick(song=song, cycle=cycles.get(song.mood, 0), restarted=False)
+        return Choice(song=song, cycle=cycles.get(song.mood, 0), restarted=False)
     song = choose_lift_song(catalog, mood, step, user_id, avoid_artist=avoid)
     if song is None:
         return None
-    return Pick(song=song, cycle=cycles.get(song.mood, 0) + 1, restarted=True)
+    return Choice(song=song, cycle=cycles.get(song.mood, 0) + 1, restarted=True)

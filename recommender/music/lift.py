@@ -31,7 +31,7 @@ from functools import lru_cache
 from statistics import median
 
 from .catalog import Catalog, song_score, user_jitter
-from .types import MOODS, Song
+from ..types import MOODS, Song
 
 LIFT_STEPS = 5
 GOAL: tuple[float, float] = (0.85, 0.80)  # (valence, energy): bright and lively, not frantic

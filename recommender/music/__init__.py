@@ -1,0 +1,1 @@
+"""Mood → song: the catalog, the per-user order, lift mode, the song service, Spotify enrichment."""

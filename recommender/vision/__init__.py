@@ -1,0 +1,1 @@
+"""Image bytes → faces → emotion scores: decoding, face detection, cropping, the classifier."""
