@@ -23,6 +23,7 @@ RUN python3 -m venv --without-pip "$VIRTUAL_ENV" \
 
 # The code, the models and the catalog. Editable, like `make run`: recommender.paths finds
 # models/ and data/ beside the packages in /app.
+COPY LICENSE THIRD_PARTY.md ./
 COPY bot ./bot
 COPY recommender ./recommender
 COPY models ./models

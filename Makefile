@@ -1,32 +1,44 @@
 # The README's two commands:  make run  (set up and run the bot)  ·  make test  (run the tests).
-# Both keep a virtualenv in .venv and reinstall only when pyproject.toml changes.
-# The Dockerfile installs the same way: a venv, then `pip install -e .` (serving deps only).
+# Both keep a virtualenv in .venv and reinstall only when pyproject.toml changes; a venv made by
+# another Python is rebuilt. The Dockerfile installs the same way (serving deps only).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+VENV_MADE := $(VENV)/.made-by-python-$(PY_VERSION)
 
-.PHONY: run check test bench docker-check clean help
+.PHONY: run check test test-slow bench venv docker-check clean help
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make run    - install the bot (serving deps only) into $(VENV) and run it (reads .env)"
-	@echo "make check  - validate the configuration and load the models, then exit"
-	@echo "make test   - install the dev extras into $(VENV) and run the test suite"
-	@echo "make bench  - print the bot's latency / burst / cold-start / memory figures"
-	@echo "make docker-check - build the Docker image and load the models in it (offline)"
+	@echo "make run        - install the bot (serving deps only) into $(VENV) and run it (reads .env)"
+	@echo "make check      - validate the configuration and load the models, then exit"
+	@echo "make test       - install the dev extras into $(VENV) and run the tests (~4 min)"
+	@echo "make test-slow  - the TensorFlow training tests left out of make test (CI runs both)"
+	@echo "make bench      - print the bot's latency / burst / cold-start / memory figures"
+	@echo "make clean      - delete $(VENV) and build leftovers"
+	@echo "Options: PYTHON=python3.12 (any Python 3.11+, default python3), VENV=path"
+	@echo "Development: make docker-check - build the image with ../shared/tools/docker-smoke.sh"
+	@echo "  (starts its own Docker engine as root) and load the models in it, offline"
 
-$(BIN)/python:
+# One venv per interpreter: the stamp names the Python that made it.
+$(VENV_MADE):
+	@case "$(PY_VERSION)" in 3.1[1-9]|3.[2-9][0-9]) ;; \
+	  *) echo "error: $(PYTHON) is Python $(or $(PY_VERSION),unknown) but the bot needs 3.11 or newer: run make PYTHON=python3.11 $(or $(MAKECMDGOALS),help)" >&2; exit 1;; esac
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@touch $@
+
+venv: $(VENV_MADE)
 
 # Stamps: serving install, and the dev install on top of it (which includes TensorFlow for
 # training and the comparison benches; the bot itself never imports it).
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-run: pyproject.toml $(VENV_MADE)
 	$(BIN)/python -m pip install -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(VENV_MADE)
 	$(BIN)/python -m pip install -e '.[dev]'
 	@touch $@ $(VENV)/.installed-run
 
@@ -37,13 +49,14 @@ check: $(VENV)/.installed-run
 	$(BIN)/python -m bot --check
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python -m bench.bot_load
 
-# Build the image with the shared smoke tool and load its models and catalog inside, offline
-# (a made-up token of the right shape: --check never contacts Telegram). CI does more: .ci/run.
 docker-check:
 	DOCKER_RUN_ARGS="--network none -e TELEGRAM_BOT_TOKEN=123456:not-a-real-token-0123456789" \
 	  ../shared/tools/docker-smoke.sh . python -m bot --check

@@ -9,8 +9,11 @@ import argparse
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import load_dotenv
+
+from recommender.paths import PROJECT_ROOT
 
 EXIT_CONFIG = 2
 EXIT_TELEGRAM = 3
@@ -52,6 +55,11 @@ def _health(config) -> int:
     return 0
 
 
+def load_env_file(directory: Path = PROJECT_ROOT) -> None:
+    """Read .env beside the code, wherever the bot is started from; the real environment wins."""
+    load_dotenv(directory / ".env", override=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -61,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="exit 0 if the running bot wrote its heartbeat recently (Docker HEALTHCHECK)")
     args = parser.parse_args(argv)
 
-    dotenv = find_dotenv(usecwd=True)  # ./.env or one in a parent directory
-    if dotenv:
-        load_dotenv(dotenv, override=False)  # the real environment wins over .env
+    load_env_file()
 
     from telegram.error import InvalidToken, NetworkError
 
