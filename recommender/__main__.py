@@ -24,6 +24,9 @@ from pathlib import Path
 from .vision.imageio import ImageError
 
 CLI_USER = 0
+_ERROR_KIND = {"NotAnImage": "not an image", "UnsupportedFormat": "unsupported image format",
+               "CorruptImage": "damaged image", "ImageTooLarge": "image too large",
+               "ImageTooSmall": "image too small"}
 
 
 async def _open_songs():
@@ -50,8 +53,8 @@ async def analyse_file(pipeline, songs, path: str) -> dict:
         return record
     try:
         analysis = pipeline.analyze(data)
-    except ImageError as e:
-        record["error"] = e.user_message
+    except ImageError as e:  # the technical reason (e.g. the pixel cap), not the chat text
+        record["error"] = f"{_ERROR_KIND.get(type(e).__name__, 'unusable image')}: {e}"
         return record
     except Exception as e:  # a bug on one file must not hide the results of the others
         record["error"] = f"internal error: {type(e).__name__}: {e}"

@@ -78,7 +78,7 @@ def test_json_no_face_is_a_result_not_an_error(json_run):
 
 def test_json_bad_and_missing_files_get_their_own_error_line(json_run):
     proc, records, _ = json_run
-    assert "doesn't look like an image" in records["notes.jpg"]["error"]
+    assert records["notes.jpg"]["error"] == "not an image: not a recognised image"
     assert "No such file" in records["missing.jpg"]["error"]
     for name in ("notes.jpg", "missing.jpg"):
         assert records[name]["faces"] == [] and records[name]["song"] is None

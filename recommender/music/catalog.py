@@ -28,7 +28,7 @@ import numpy as np
 from ..paths import CATALOG_PATH
 from ..types import MOODS, Song
 
-REQUIRED_COLUMNS = ("track_id", "name", "artist", "mood", "confidence")
+REQUIRED_COLUMNS = ("track_id", "name", "mood")  # the rest have defaults (docs/catalog-format.md)
 
 # How far (in positions) a song may drift from its global rank in one user's order: a tenth of the
 # mood, at least 10 and at most 200 places. Enough that two users' first songs differ, small enough
