@@ -49,6 +49,7 @@ check: $(VENV)/.installed-run
 	$(BIN)/python -m bot --check
 
 test: $(VENV)/.installed-dev
+	@bash .ci/install-postgres.sh
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(VENV)/.installed-dev

@@ -1,0 +1,147 @@
+"""The history in PostgreSQL through asyncpg: the `HistoryStore` for several bot replicas.
+
+Same guarantees as SQLite, held by the database rather than by one process:
+- `user(user_id)` is a transaction that first takes a transaction-scoped advisory lock on the
+  user id, so two replicas serving one user at the same moment queue instead of both choosing
+  the same song; the song's row commits before the block exits (synchronous commit).
+- The schema is versioned in `mml_schema` and MIGRATIONS upgrade it in place, under a lock, so
+  replicas starting together migrate once.
+- History is bounded per user, as in SQLite.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+from ..types import Served
+from .sqlite import DEFAULT_MAX_PER_USER, SchemaTooNew
+
+# Index i upgrades the schema from version i to i + 1. Append only; never edit a shipped step.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE served (
+               id        BIGSERIAL PRIMARY KEY,
+               user_id   BIGINT  NOT NULL,
+               mood      TEXT    NOT NULL,
+               track_id  TEXT    NOT NULL,
+               cycle     INTEGER NOT NULL DEFAULT 0,
+               served_at DOUBLE PRECISION NOT NULL
+           )""",
+        "CREATE INDEX served_by_user ON served (user_id, mood, id)",
+        """CREATE TABLE user_settings (
+               user_id    BIGINT PRIMARY KEY,
+               lift       BOOLEAN NOT NULL DEFAULT FALSE,
+               updated_at DOUBLE PRECISION NOT NULL
+           )""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+_MIGRATION_LOCK = 0x6D6D6C00  # advisory lock id for migrations ("mml\0")
+
+
+class PostgresHistoryStore:
+    def __init__(self, pool: asyncpg.Pool, *, max_per_user: int) -> None:
+        self._pool = pool
+        self.max_per_user = max_per_user
+
+    @classmethod
+    async def open(cls, url: str, *, max_per_user: int = DEFAULT_MAX_PER_USER, max_connections: int = 10,
+                   timeout: float = 10.0) -> PostgresHistoryStore:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections, timeout=timeout,
+                                         command_timeout=timeout)
+        store = cls(pool, max_per_user=max_per_user)
+        try:
+            await store._migrate()
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _migrate(self) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute("CREATE TABLE IF NOT EXISTS mml_schema (version INTEGER NOT NULL)")
+            version = await conn.fetchval("SELECT version FROM mml_schema")
+            if version is None:
+                await conn.execute("INSERT INTO mml_schema (version) VALUES (0)")
+                version = 0
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(f"database schema v{version} is newer than this bot's v{SCHEMA_VERSION}")
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    await conn.execute(statement)
+            await conn.execute("UPDATE mml_schema SET version = $1", SCHEMA_VERSION)
+
+    async def schema_version(self) -> int:
+        return int(await self._pool.fetchval("SELECT version FROM mml_schema"))
+
+    @contextlib.asynccontextmanager
+    async def user(self, user_id: int) -> AsyncIterator[_UserHistory]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", user_id)
+            yield _UserHistory(conn, user_id, self.max_per_user)
+
+    async def served(self, user_id: int, mood: str | None = None) -> list[Served]:
+        async with self._pool.acquire() as conn:
+            return await _served(conn, user_id, mood)
+
+    async def forget(self, user_id: int) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            status = await conn.execute("DELETE FROM served WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM user_settings WHERE user_id = $1", user_id)
+        return int(status.split()[-1])
+
+    async def get_lift(self, user_id: int) -> bool:
+        return bool(await self._pool.fetchval("SELECT lift FROM user_settings WHERE user_id = $1", user_id))
+
+    async def set_lift(self, user_id: int, on: bool) -> None:
+        await self._pool.execute(
+            """INSERT INTO user_settings (user_id, lift, updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (user_id) DO UPDATE SET lift = EXCLUDED.lift, updated_at = EXCLUDED.updated_at""",
+            user_id, on, time.time())
+
+    async def heartbeat(self, now: float | None = None) -> None:
+        await self._pool.execute(
+            """INSERT INTO meta (key, value) VALUES ('heartbeat', $1)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
+            repr(time.time() if now is None else now))
+
+    async def read_heartbeat(self) -> float | None:
+        value = await self._pool.fetchval("SELECT value FROM meta WHERE key = 'heartbeat'")
+        return float(value) if value is not None else None
+
+
+async def _served(conn: asyncpg.Connection, user_id: int, mood: str | None) -> list[Served]:
+    if mood is None:
+        rows = await conn.fetch("SELECT track_id, cycle FROM served WHERE user_id = $1 ORDER BY id", user_id)
+    else:
+        rows = await conn.fetch("SELECT track_id, cycle FROM served WHERE user_id = $1 AND mood = $2 ORDER BY id",
+                                user_id, mood)
+    return [Served(track_id=r["track_id"], cycle=r["cycle"]) for r in rows]
+
+
+class _UserHistory:
+    def __init__(self, conn: asyncpg.Connection, user_id: int, max_per_user: int) -> None:
+        self._conn = conn
+        self._user_id = user_id
+        self._max = max_per_user
+
+    async def served(self, mood: str | None = None) -> list[Served]:
+        return await _served(self._conn, self._user_id, mood)
+
+    async def append(self, mood: str, track_id: str, cycle: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO served (user_id, mood, track_id, cycle, served_at) VALUES ($1, $2, $3, $4, $5)",
+            self._user_id, mood, track_id, cycle, time.time())
+        # Keep only the newest max_per_user rows of this user.
+        await self._conn.execute(
+            """DELETE FROM served WHERE user_id = $1 AND id <= (
+                   SELECT id FROM served WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
+            self._user_id, self._max)

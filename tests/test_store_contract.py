@@ -1,0 +1,135 @@
+"""The history contract every store keeps, run against SQLite and a real PostgreSQL server.
+
+Two store objects on one database stand for two bot replicas sharing it.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import pytest
+
+from pg_server import PostgresServer
+from recommender.music.catalog import Catalog
+from recommender.music.service import SongService
+from recommender.store.postgres import PostgresHistoryStore
+from recommender.store.sqlite import SQLiteHistoryStore
+
+FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def open_store(request, tmp_path):
+    """Opens a store on this test's database; every call is another 'replica' of it."""
+    if request.param == "sqlite":
+        path = tmp_path / "h.sqlite3"
+
+        async def opener(**kw):
+            return await SQLiteHistoryStore.open(path, **kw)
+    else:
+        url = request.getfixturevalue("postgres").create_database(f"t{next(_names)}")
+
+        async def opener(**kw):
+            return await PostgresHistoryStore.open(url, **kw)
+
+    opened = []
+
+    async def open_(**kw):
+        store = await opener(**kw)
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        await store.close()
+
+
+async def append(store, user: int, mood: str, track_id: str, cycle: int = 0) -> None:
+    async with store.user(user) as history:
+        await history.append(mood, track_id, cycle)
+
+
+async def test_appended_songs_are_read_back_per_user_and_mood(open_store):
+    store = await open_store()
+    await append(store, 1, "happy", "h1")
+    await append(store, 1, "sad", "s1", cycle=2)
+    await append(store, 2, "happy", "other")
+    async with store.user(1) as history:
+        assert [s.track_id for s in await history.served()] == ["h1", "s1"]
+        assert [(s.track_id, s.cycle) for s in await history.served("sad")] == [("s1", 2)]
+    assert [s.track_id for s in await store.served(2)] == ["other"]
+
+
+async def test_a_failed_block_stores_nothing(open_store):
+    store = await open_store()
+    with pytest.raises(RuntimeError):
+        async with store.user(1) as history:
+            await history.append("happy", "h1", 0)
+            raise RuntimeError("the reply could not be built")
+    assert await store.served(1) == []
+
+
+async def test_committed_songs_are_seen_by_another_replica(open_store):
+    one, two = await open_store(), await open_store()
+    await append(one, 5, "calm", "c1")
+    assert [s.track_id for s in await two.served(5)] == ["c1"]
+
+
+async def test_history_is_bounded_per_user(open_store):
+    store = await open_store(max_per_user=3)
+    for i in range(5):
+        await append(store, 1, "happy", f"x{i}")
+    await append(store, 2, "happy", "y0")
+    assert [s.track_id for s in await store.served(1)] == ["x2", "x3", "x4"]
+    assert len(await store.served(2)) == 1
+
+
+async def test_forget_deletes_songs_and_settings_of_that_user_only(open_store):
+    store = await open_store()
+    await append(store, 1, "happy", "a")
+    await append(store, 1, "sad", "b")
+    await append(store, 2, "happy", "c")
+    await store.set_lift(1, True)
+    assert await store.forget(1) == 2
+    assert await store.served(1) == [] and not await store.get_lift(1)
+    assert len(await store.served(2)) == 1
+    assert await store.forget(1) == 0
+
+
+async def test_lift_setting_round_trips(open_store):
+    store = await open_store()
+    assert not await store.get_lift(9)
+    await store.set_lift(9, True)
+    assert await store.get_lift(9)
+    await store.set_lift(9, False)
+    assert not await store.get_lift(9)
+
+
+async def test_reopening_keeps_everything_and_the_schema_version(open_store):
+    store = await open_store()
+    await append(store, 1, "happy", "a")
+    version = await store.schema_version()
+    await store.close()
+    again = await open_store()
+    assert await again.schema_version() == version and len(await again.served(1)) == 1
+
+
+async def test_two_replicas_serving_one_user_at_once_never_repeat_a_song(open_store):
+    catalog = Catalog.load(FIXTURE_CATALOG)
+    one, two = SongService(catalog, await open_store()), SongService(catalog, await open_store())
+    n = len(catalog.songs("happy"))
+    picks = await asyncio.gather(*(svc.next(42, "happy") for svc in [one, two] * (n // 2)))
+    assert len({p.song.track_id for p in picks}) == n
+    assert len(await one.store.served(42)) == n
