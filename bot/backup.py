@@ -30,13 +30,13 @@ class BackupError(RuntimeError):
     """One line a person can act on."""
 
 
-def _open_ro(path: Path) -> sqlite3.Connection:
+def open_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise BackupError(f"{path} does not exist")
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
-def _check_history(db: sqlite3.Connection, path: Path) -> None:
+def check_history(db: sqlite3.Connection, path: Path) -> None:
     """Refuse anything that is not a history database this bot can read."""
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -56,8 +56,8 @@ def backup(database: Path, out: Path) -> int:
     """Copy the live database into `out` (which must not exist); returns the songs copied."""
     if out.exists():
         raise BackupError(f"{out} already exists: choose a new file name")
-    with contextlib.closing(_open_ro(database)) as src:
-        _check_history(src, database)
+    with contextlib.closing(open_readonly(database)) as src:
+        check_history(src, database)
         with contextlib.closing(sqlite3.connect(out)) as dst:
             src.backup(dst)
             return dst.execute("SELECT COUNT(*) FROM served").fetchone()[0]
@@ -68,8 +68,8 @@ def restore(backup_file: Path, database: Path, *, now: float | None = None) -> i
     beat = read_heartbeat(database) if database.exists() else None
     if beat is not None and (now or time.time()) - beat < RUNNING_S:
         raise BackupError(f"the bot is running on {database} (heartbeat {time.time() - beat:.0f} s ago): stop it first")
-    with contextlib.closing(_open_ro(backup_file)) as src:
-        _check_history(src, backup_file)
+    with contextlib.closing(open_readonly(backup_file)) as src:
+        check_history(src, backup_file)
         database.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(database)) as dst:
             src.backup(dst)  # page-wise overwrite through SQLite, so a WAL file stays consistent

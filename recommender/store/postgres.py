@@ -113,6 +113,17 @@ class PostgresHistoryStore:
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
             repr(time.time() if now is None else now))
 
+    async def import_history(self, songs: list[tuple], settings: list[tuple]) -> None:
+        """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
+        served_at), settings as (user_id, lift, updated_at). Refuses a store that has history."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM served) OR EXISTS (SELECT 1 FROM user_settings)"):
+                raise ValueError("the PostgreSQL history is not empty: it was migrated already")
+            await conn.copy_records_to_table("served", records=songs,
+                                             columns=("user_id", "mood", "track_id", "cycle", "served_at"))
+            await conn.copy_records_to_table("user_settings", records=[(u, bool(on), t) for u, on, t in settings],
+                                             columns=("user_id", "lift", "updated_at"))
+
     async def read_heartbeat(self) -> float | None:
         value = await self._pool.fetchval("SELECT value FROM meta WHERE key = 'heartbeat'")
         return float(value) if value is not None else None

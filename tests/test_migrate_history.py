@@ -1,0 +1,68 @@
+"""`python -m bot.migrate_history`: an existing SQLite history moved into PostgreSQL, as an operator runs it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pg_server import PostgresServer
+from recommender.music.catalog import Catalog
+from recommender.music.service import SongService
+from recommender.paths import PROJECT_ROOT
+from recommender.store.postgres import PostgresHistoryStore
+from recommender.store.sqlite import SQLiteHistoryStore
+
+FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.remove()
+
+
+def migrate(source: Path, url: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_PATH")}
+    return subprocess.run([sys.executable, "-m", "bot.migrate_history", "--from", str(source), "--to", url],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_history_moves_over_and_serving_continues_without_repeats(postgres, tmp_path):
+    catalog = Catalog.load(FIXTURE_CATALOG)
+    sqlite = await SQLiteHistoryStore.open(tmp_path / "h.sqlite3")
+    old = SongService(catalog, sqlite)
+    heard = [(await old.next(7, "happy")).song.track_id for _ in range(5)]
+    await old.next(8, "sad")
+    await sqlite.set_lift(8, True)
+    await sqlite.close()
+
+    url = postgres.create_database("migrated")
+    proc = migrate(tmp_path / "h.sqlite3", url)
+    assert proc.returncode == 0, proc.stderr
+    assert "copied 6 songs and 1 users' settings" in proc.stdout
+
+    store = await PostgresHistoryStore.open(url)
+    try:
+        assert [s.track_id for s in await store.served(7)] == heard
+        assert await store.get_lift(8) and not await store.get_lift(7)
+        new = SongService(catalog, store)
+        rest = [(await new.next(7, "happy")).song.track_id for _ in range(len(catalog.songs("happy")) - 5)]
+        assert not set(rest) & set(heard) and len(set(rest)) == len(rest)
+    finally:
+        await store.close()
+
+    again = migrate(tmp_path / "h.sqlite3", url)  # a second run must not duplicate anything
+    assert again.returncode == 2 and "migrated already" in again.stderr
+
+
+def test_without_a_postgresql_url_it_says_how_to_give_one(tmp_path):
+    proc = migrate(tmp_path / "missing.sqlite3", "")
+    assert proc.returncode == 2 and "DATABASE_URL" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
