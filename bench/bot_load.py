@@ -2,7 +2,7 @@
 
     python -m bench.bot_load [--runs 30] [--huge-runs 10] [--burst 100] [--photo PATH] [--profile OUT]
 
-Prints (issue 6 targets on the 2-core reference machine in brackets):
+Prints (the targets in brackets; figures measured with it: docs/benchmarks.md):
 - cold start: process launch → the reply to a photo sent before launch (models load, warm-up,
   first getUpdates, first analysis)                                            [≤ 5 s]
 - photo → reply latency p50/p95, one photo at a time, a 1280×960 selfie and a 4000×4000 photo

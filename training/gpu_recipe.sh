@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Teachers and distilled students on a lent GPU machine (Keras 3 on JAX). The shipped model is a single
+# Teachers and distilled students on a GPU (Keras 3 on JAX). The shipped model is a single
 # train_emotion run (see its card); this recipe's students are candidates, compared with
 # `python -m bench.compare_emotion` before one replaces it.
 # The shipped one has phase 2's width-32 configuration (seed 51, KD 0.7), trained on its own for 171 epochs.
-# Wall time runs past T1 + T2: on one H200, phase 1 with T1 = 250 took ~6 min (start-up, compilation,
-# epochs slowing as the four runs contend), so allow T1 + T2 + ~3 min.
+# Allow T1 + T2 + ~3 min: start-up, compilation and four runs sharing one GPU add to the budgets
+# (timings: docs/emotion-model.md).
 # Phase 1: three teachers (wide VGG) in parallel with a hard-label width-48 student that trains
 #          through both phases (its budget is PHASE1 + PHASE2 + 40 s for the teacher targets).
 # Phase 2: students distilled from the teachers' ensemble (each averaged over the served views), in parallel.
