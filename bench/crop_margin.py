@@ -9,8 +9,8 @@ Two independent measurements:
    frame. If the box spans a fraction `s` of the frame, a crop of side box·(1 + 2m) matches FER
    when m = (1/s − 1)/2. This needs no emotion model and no labels.
 2. Emotion accuracy on the labelled one-face dev photos (../shared/data/photos) for several
-   margins, upright and turned ±20° (with and without turning the crop upright by the eye line),
-   and in dim light with and without stretching flat crops to FER-2013's contrast.
+   margins, upright and turned ±20°, and in dim light with and without stretching flat crops to
+   FER-2013's contrast.
    The dev set is small (≈68 faces): read it as a sanity check, not as a test-set figure.
 """
 from __future__ import annotations
@@ -30,7 +30,8 @@ from recommender.vision import imageio
 from recommender.vision.faces import load_detector
 from recommender.mood import mood_for
 from recommender.paths import EMOTION_TFLITE, shared_data_dir
-from recommender.vision.preprocess import pixels_to_faces
+from recommender.pipeline import to_working
+from recommender.vision.preprocess import crop_face, normalize_contrast, pixels_to_faces
 from recommender.types import EMOTIONS
 
 
@@ -76,6 +77,12 @@ def fer_framing(detector, faces48: np.ndarray, pad: int = 24, scale: int = 4) ->
     }
 
 
+def crops(image: imageio.DecodedImage, faces, margin: float, shift: float, contrast: bool = True) -> np.ndarray:
+    """The served crop (Pipeline.faces48) with the framing and the contrast stretch as parameters."""
+    out = [crop_face(image.gray, to_working(f.box, image.scale), margin=margin, shift=shift) for f in faces]
+    return np.stack([normalize_contrast(c) if contrast else c for c in out])
+
+
 def dev_accuracy(pipeline, margins, shifts, tilt_degrees=(0, -20, 20)) -> list[dict]:
     prepared = []  # (label, tilt, image, faces)
     for label, data in emotion_photos():
@@ -85,8 +92,7 @@ def dev_accuracy(pipeline, margins, shifts, tilt_degrees=(0, -20, 20)) -> list[d
             faces = pipeline.detector.detect(im)[:1]
             prepared.append((label, deg, im, faces))
     out = []
-    for margin, shift, align in itertools.product(margins, shifts, (False, True)):
-        pipeline.margin, pipeline.shift, pipeline.align = margin, shift, align
+    for margin, shift in itertools.product(margins, shifts):
         for tilted in (False, True):
             sel = [p for p in prepared if (p[1] != 0) == tilted]
             correct = mood_ok = nll = 0.0
@@ -94,12 +100,12 @@ def dev_accuracy(pipeline, margins, shifts, tilt_degrees=(0, -20, 20)) -> list[d
                 if not faces:
                     nll += np.log(len(EMOTIONS))
                     continue
-                probs = pipeline.classifier.predict_proba(pipeline.faces48(im, faces))[0]
+                probs = pipeline.classifier.predict_proba(crops(im, faces, margin, shift))[0]
                 pred = EMOTIONS[int(np.argmax(probs))]
                 correct += pred == label
                 mood_ok += mood_for(pred) == mood_for(label)
                 nll += -np.log(max(float(probs[EMOTIONS.index(label)]), 1e-6))
-            out.append({"margin": margin, "shift": shift, "align": align, "tilted": tilted, "n": len(sel),
+            out.append({"margin": margin, "shift": shift, "tilted": tilted, "n": len(sel),
                         "acc": correct / len(sel), "mood_acc": mood_ok / len(sel), "nll": nll / len(sel)})
     return out
 
@@ -140,21 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = Pipeline.load(emotion_model=args.model)
     rows = dev_accuracy(pipeline, margins, shifts)
     print("2. Emotion accuracy on the labelled one-face dev photos (small set; a sanity check)")
-    print(f"   {'margin':>6} {'shift':>6} {'align':>5} {'photos':>12} {'n':>4} {'acc':>6} {'mood':>6} {'nll':>6}")
+    print(f"   {'margin':>6} {'shift':>6} {'photos':>12} {'n':>4} {'acc':>6} {'mood':>6} {'nll':>6}")
     for r in rows:
-        print(f"   {r['margin']:>6.2f} {r['shift']:>+6.2f} {str(r['align']):>5} {('turned ±20°' if r['tilted'] else 'as taken'):>12} "
+        print(f"   {r['margin']:>6.2f} {r['shift']:>+6.2f} {('turned ±20°' if r['tilted'] else 'as taken'):>12} "
               f"{r['n']:>4} {r['acc']:>6.3f} {r['mood_acc']:>6.3f} {r['nll']:>6.3f}")
     print("3. Dim light: the same dev photos darkened (light ×0.25, gamma 1.6) and moderately dim (×0.5, 1.3)")
-    pipeline.margin, pipeline.shift = pipeline.detector.crop_margin, pipeline.detector.crop_shift  # shipped
-    pipeline.align = False
     for contrast in (False, True):
-        pipeline.contrast = contrast
-        accs = dim_accuracy(pipeline)
+        accs = dim_accuracy(pipeline, contrast)
         print(f"   contrast stretch {'on ' if contrast else 'off'}: " + ", ".join(f"{k} {v:.3f}" for k, v in accs.items()))
     return 0
 
 
-def dim_accuracy(pipeline) -> dict[str, float]:
+def dim_accuracy(pipeline, contrast: bool) -> dict[str, float]:
+    """Accuracy of the largest face's emotion, cropped with the shipped framing."""
     from bench.detectors import darkened
 
     photos = emotion_photos()
@@ -162,8 +166,11 @@ def dim_accuracy(pipeline) -> dict[str, float]:
     for label, data in photos:
         base = imageio.decode(data)
         for name, im in (("normal", base), ("dim", darkened(base)), ("moderately dim", darkened(base, 0.5, 1.3))):
-            a = pipeline.analyze_image(im)
-            hits[name] += a.emotion == label
+            faces = pipeline.detector.detect(im)[:1]
+            if faces:
+                d = pipeline.detector
+                probs = pipeline.classifier.predict_proba(crops(im, faces, d.crop_margin, d.crop_shift, contrast))[0]
+                hits[name] += EMOTIONS[int(np.argmax(probs))] == label
     return {k: v / len(photos) for k, v in hits.items()}
 
 

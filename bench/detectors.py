@@ -25,9 +25,9 @@ import numpy as np
 from bench.common import load_photos, resized_jpeg
 from recommender.vision import imageio
 from bench.haar import HaarDetector
-from recommender.vision.faces import DETECTORS, DetectedFace
+from recommender.vision.faces import DETECTORS
 from recommender.paths import shared_data_dir
-from recommender.types import Box
+from recommender.types import Box, Face
 
 # Faces a person can see in each group photo (counted by eye; a face cut off above the
 # mouth by the frame edge in multi_001 is not counted).
@@ -80,13 +80,13 @@ class MtcnnDetector:
         self._m = MTCNN()
         self.min_confidence = min_confidence
 
-    def detect(self, image: imageio.DecodedImage) -> list[DetectedFace]:
+    def detect(self, image: imageio.DecodedImage) -> list[Face]:
         out = []
         for r in self._m.detect_faces(image.rgb):
             if r["confidence"] < self.min_confidence:
                 continue
             x, y, w, h = (v * image.scale for v in r["box"])
-            out.append(DetectedFace(Box(int(x), int(y), int(w), int(h)), float(r["confidence"])))
+            out.append(Face(Box(int(x), int(y), int(w), int(h)), float(r["confidence"])))
         return sorted(out, key=lambda f: -f.box.area)
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import cv2
 
-from recommender.vision.faces import DetectedFace, largest_first, to_original_box
+from recommender.types import Face
+from recommender.vision.faces import largest_first, to_original_box
 from recommender.vision.imageio import DecodedImage
-
 
 
 class HaarDetector:
@@ -17,8 +17,7 @@ class HaarDetector:
     def __init__(self, *, detect_side: int = 512, min_neighbors: int = 5, scale_factor: float = 1.1):
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         self.name = "haar"
-        # Haar's box already spans FER-2013's frame (bench/crop_margin.py: box ≈ 0.97 of the
-        # frame, centred), so it is cropped as is.
+        # Haar's box already spans FER-2013's frame (bench/crop_margin.py), so it is cropped as is.
         self.crop_margin, self.crop_shift = 0.0, 0.0
         self.detect_side = detect_side
         self.min_neighbors = min_neighbors
@@ -35,7 +34,7 @@ class HaarDetector:
             c = self._local.cascade = cv2.CascadeClassifier(self._path)
         return c
 
-    def detect(self, image: DecodedImage) -> list[DetectedFace]:
+    def detect(self, image: DecodedImage) -> list[Face]:
         gray = image.gray
         f = min(1.0, self.detect_side / max(gray.shape))
         small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
@@ -48,5 +47,5 @@ class HaarDetector:
         for x, y, w, h in rects if len(rects) else []:
             box = to_original_box(x / f, y / f, w / f, h / f, image)
             if box is not None:
-                faces.append(DetectedFace(box, 1.0))
+                faces.append(Face(box, 1.0))
         return largest_first(faces)

@@ -14,11 +14,11 @@ import numpy as np
 
 from .vision import imageio
 from .vision.emotion import EmotionClassifier
-from .vision.faces import DEFAULT_DETECTOR, DetectedFace, FaceDetector, load_detector
+from .vision.faces import DEFAULT_DETECTOR, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
 from .vision.preprocess import FACE_SIZE, crop_face, normalize_contrast
-from .types import Box, FaceEmotion
+from .types import Box, Face, FaceEmotion
 
 # A crowd photo still gets an answer, in bounded time: the largest faces are the ones that count.
 MAX_FACES = 16
@@ -68,26 +68,12 @@ class Pipeline:
         detector: FaceDetector,
         classifier: EmotionClassifier,
         *,
-        margin: float | None = None,
-        shift: float | None = None,
-        align: bool = False,
-        contrast: bool = True,
         max_faces: int = MAX_FACES,
         max_pixels: int = imageio.MAX_PIXELS,
         max_bytes: int = imageio.MAX_BYTES,
     ):
         self.detector = detector
         self.classifier = classifier
-        # The crop framing belongs to the detector that drew the boxes, unless overridden.
-        # `align` turns each crop upright by the detected eye line. Measured on the dev photos
-        # (bench/crop_margin.py) it did not raise accuracy, upright or turned ±20°: FER-2013 itself
-        # holds tilted faces (median |roll| 4.7°, 90th percentile 18°) and BlazeFace's eye points
-        # are coarse. So it is off by default and kept as an option.
-        self.margin = detector.crop_margin if margin is None else margin
-        self.shift = detector.crop_shift if shift is None else shift
-        self.align = align
-        # `contrast` stretches faces from dim photos to FER-2013's grey range (preprocess.py).
-        self.contrast = contrast
         self.max_faces = max_faces
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
@@ -123,27 +109,6 @@ class Pipeline:
         t0 = time.perf_counter()
         image = imageio.decode(data, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
         t1 = time.perf_counter()
-        return self._analyze_decoded(image, t0, t1)
-
-    def analyze_image(self, image: imageio.DecodedImage) -> Analysis:
-        t = time.perf_counter()
-        return self._analyze_decoded(image, t, t)
-
-    def faces48(self, image: imageio.DecodedImage, faces: list[DetectedFace]) -> np.ndarray:
-        """(N, 48, 48) uint8 crops with FER-2013's framing and contrast, cut from the working image."""
-        crops = []
-        for f in faces:
-            face = crop_face(
-                image.gray,
-                _to_working(f.box, image.scale),
-                margin=self.margin,
-                shift=self.shift,
-                roll_degrees=f.roll_degrees if self.align else 0.0,
-            )
-            crops.append(normalize_contrast(face) if self.contrast else face)
-        return np.stack(crops) if crops else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
-
-    def _analyze_decoded(self, image: imageio.DecodedImage, t0: float, t1: float) -> Analysis:
         faces = self.detector.detect(image)[: self.max_faces]
         t2 = time.perf_counter()
         scores = self.classifier.predict(self.faces48(image, faces)) if faces else []
@@ -163,7 +128,22 @@ class Pipeline:
             },
         )
 
+    def faces48(self, image: imageio.DecodedImage, faces: list[Face]) -> np.ndarray:
+        """(N, 48, 48) uint8 crops with FER-2013's framing and contrast, cut from the working image."""
+        crops = [
+            normalize_contrast(
+                crop_face(
+                    image.gray,
+                    to_working(f.box, image.scale),
+                    margin=self.detector.crop_margin,
+                    shift=self.detector.crop_shift,
+                )
+            )
+            for f in faces
+        ]
+        return np.stack(crops) if crops else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
 
-def _to_working(box: Box, scale: float) -> tuple[float, float, float, float]:
+
+def to_working(box: Box, scale: float) -> tuple[float, float, float, float]:
     """Original-image box → the working image's (sub)pixels, where the crop is cut."""
     return (box.x / scale, box.y / scale, box.w / scale, box.h / scale)

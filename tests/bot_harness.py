@@ -1,4 +1,7 @@
-"""Shared pieces for the bot tests: the fake Bot API, the real bot running against it, images."""
+"""Shared helpers for the bot tests: the real bot running against the fake Bot API, images.
+
+The fixtures (`fake`, `pipeline`) are in conftest.py.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +14,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from bot.app import serve
@@ -59,22 +61,6 @@ async def running_bot(config: Config, pipeline, catalog=None) -> AsyncIterator[o
     finally:
         stop.set()
         await asyncio.wait_for(task, TIMEOUT)
-
-
-@pytest.fixture(scope="session")
-def pipeline():
-    from recommender.pipeline import Pipeline
-
-    return Pipeline.load()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 # --- images --------------------------------------------------------------------------------

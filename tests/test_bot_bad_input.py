@@ -5,11 +5,9 @@ import tempfile
 from pathlib import Path
 
 from bot import texts
-from bot_harness import (  # noqa: F401  (pytest fixtures)
+from bot_harness import (
     bot_config,
-    fake,
     no_face_jpeg,
-    pipeline,
     png_bomb,
     running_bot,
     selfie_jpeg,

@@ -4,16 +4,14 @@ from __future__ import annotations
 import math
 import re
 
-from bot_harness import (  # noqa: F401  (pytest fixtures)
+from bot_harness import (
     FIXTURE_CATALOG,
     SONGS_PER_MOOD,
     bot_config,
     encode,
     astronaut,
-    fake,
     group_photo_jpeg,
     huge_jpeg,
-    pipeline,
     running_bot,
     selfie_jpeg,
 )

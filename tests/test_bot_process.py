@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot_harness import FIXTURE_CATALOG, fake, selfie_jpeg  # noqa: F401  (pytest fixtures)
+from bot_harness import FIXTURE_CATALOG, selfie_jpeg
 from fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 
-from bot_harness import bot_config, fake, pipeline, running_bot  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot
 from fake_telegram import free_port
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -88,17 +87,25 @@ def test_exif_orientation_is_applied(orientation, size, dark_corner):
         assert (patch.mean() < 60) == (name == dark_corner), name
 
 
-def test_large_photo_is_downscaled_fast_and_keeps_original_coordinates():
-    big = Image.fromarray(data.astronaut()).resize((4000, 4000), Image.Resampling.BILINEAR)
-    jpeg = encode(big, "JPEG", quality=90)
-    decode(jpeg)  # first call pays one-off library set-up
-    start = time.perf_counter()
+def test_exif_orientation_is_applied_to_a_large_photo_decoded_at_reduced_size():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    jpeg = encode(_marked(4000, 2000), "JPEG", exif=exif.tobytes(), quality=90)
     im = decode(jpeg)
-    elapsed = time.perf_counter() - start
+    assert im.original_size == (2000, 4000)
+    assert max(im.size) <= imageio.WORK_SIDE and im.size[0] < im.size[1]
+    h, w = im.gray.shape
+    assert im.gray[:5, w - 5 :].mean() < 60 and im.gray[:5, :5].mean() > 200  # the mark is top-right
+
+
+def test_large_photo_is_downscaled_and_keeps_original_coordinates():
+    big = Image.fromarray(data.astronaut()).resize((4000, 4000), Image.Resampling.BILINEAR)
+    im = decode(encode(big, "JPEG", quality=90))
     assert im.original_size == (4000, 4000)
     assert max(im.size) <= imageio.WORK_SIDE
     assert im.scale == pytest.approx(4000 / im.size[0])
-    assert elapsed < 0.5, f"4000×4000 JPEG took {elapsed:.2f}s"
+    # libjpeg decoded it at a quarter of its size: the full-size pixels were never made.
+    assert im.size == (1000, 1000)
 
 
 def _png_header_only(width: int, height: int) -> bytes:
@@ -121,14 +128,15 @@ def test_decompression_bomb_is_refused_from_the_header(width, height):
     assert "too large" in err.value.user_message
 
 
-def test_a_real_bomb_png_is_refused_quickly():
+def test_a_real_bomb_png_is_refused_before_decoding():
     # 10 000 × 10 000 black pixels compress to ~100 kB: small to send, 100 MP to decode.
     bomb = encode(Image.new("L", (10_000, 10_000)), "PNG")
     assert len(bomb) < 200_000
-    start = time.perf_counter()
     with pytest.raises(ImageTooLarge):
         decode(bomb)
-    assert time.perf_counter() - start < 0.1
+    # Cut short, it would fail as corrupt if any pixel were decoded; it is refused as too large.
+    with pytest.raises(ImageTooLarge):
+        decode(bomb[:2000])
 
 
 def test_pixel_and_byte_caps_are_configurable():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from recommender.vision.emotion import EmotionClassifier
 from recommender.mood import MOOD_INDEX
@@ -23,6 +24,8 @@ from recommender.paths import EMOTION_TFLITE
 from recommender.vision.tta import DEFAULT_TTA, TTA_MODES
 from recommender.types import EMOTIONS
 from training.fer_data import read_fer_csv
+
+LABELS = list(range(len(EMOTIONS)))  # every class gets a row, even one absent from a small sample
 
 
 @dataclass
@@ -40,18 +43,13 @@ class Evaluation:
         return float((to_mood[self.y_true] == to_mood[self.y_pred]).mean())
 
     def confusion(self) -> np.ndarray:
-        cm = np.zeros((len(EMOTIONS), len(EMOTIONS)), np.int64)
-        np.add.at(cm, (self.y_true, self.y_pred), 1)
-        return cm
+        return confusion_matrix(self.y_true, self.y_pred, labels=LABELS)
 
     def per_class(self) -> dict[str, dict[str, float]]:
-        cm = self.confusion()
-        out = {}
-        for i, e in enumerate(EMOTIONS):
-            tp, support, predicted = cm[i, i], cm[i].sum(), cm[:, i].sum()
-            out[e] = dict(precision=round(float(tp / predicted) if predicted else 0.0, 4),
-                          recall=round(float(tp / support) if support else 0.0, 4), support=int(support))
-        return out
+        precision, recall, _, support = precision_recall_fscore_support(
+            self.y_true, self.y_pred, labels=LABELS, zero_division=0)
+        return {e: dict(precision=round(float(p), 4), recall=round(float(r), 4), support=int(n))
+                for e, p, r, n in zip(EMOTIONS, precision, recall, support)}
 
 
 def evaluate(faces: np.ndarray, labels: np.ndarray, classifier: EmotionClassifier, batch: int = 256) -> Evaluation:

@@ -87,7 +87,7 @@ def predict_tta(net: keras.Model, x_views: np.ndarray, batch_size: int = 1024) -
 
 
 class Plan:
-    """The epoch count the LR schedule spans; fixed after epoch 2 when a time budget is given."""
+    """The epoch count the LR schedule spans; fixed after epoch 3 when a time budget is given."""
 
     def __init__(self, epochs: int, budget: float | None):
         self.epochs, self.budget, self.fixed = epochs, budget, budget is None
@@ -103,6 +103,8 @@ class Trainer(keras.callbacks.Callback):
         self.epoch_times: list[float] = []
 
     def lr_at(self, epoch: int) -> float:
+        # Set per epoch, not a keras CosineDecay inside the optimizer: under --time-budget the
+        # cosine's span is only known after epoch 3, when a compiled schedule is already fixed.
         a = self.args
         if epoch < a.warmup_epochs:
             return a.lr * (epoch + 1) / a.warmup_epochs
@@ -133,6 +135,8 @@ class Trainer(keras.callbacks.Callback):
         self.state.setdefault("history", []).append(
             dict(epoch=epoch + 1, loss=round(float(logs.get("loss", float("nan"))), 4),
                  val_acc_tta=round(acc, 4), lr=round(self.lr_at(epoch), 6), seconds=round(dt, 1)))
+        # Model and optimizer first, state.json last, so a kill in between repeats an epoch and never
+        # skips one (keras' BackupAndRestore would keep a second epoch count beside state.json).
         self.model.save(self.out / "ckpt.keras")
         (self.out / "state.json").write_text(json.dumps(self.state, indent=1))
         print(f"epoch {epoch + 1}/{self.plan.epochs} loss={logs.get('loss', float('nan')):.4f} "

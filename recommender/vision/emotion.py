@@ -13,9 +13,7 @@ from .preprocess import to_model_input
 from .tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge
 from ..types import EMOTIONS, EmotionScores
 
-# The lock below lets one face batch through at a time, so the interpreter may use a second core:
-# the served six views take 0.84-0.90 ms per face with two threads against 1.30-1.40 ms with one
-# (`python -m bench.emotion [--threads 1]`, 2-core machine).
+# The lock lets one face batch through at a time, so the interpreter may use a second core.
 DEFAULT_THREADS = min(2, len(os.sched_getaffinity(0)))
 
 
@@ -23,8 +21,8 @@ class EmotionClassifier:
     """Wraps the exported model: 48×48 uint8 faces in, 7-way probabilities out.
 
     `tta` names the test-time views averaged per face (`recommender.vision.tta.TTA_MODES`: "none",
-    "flip" = face + mirror, "multiscale" = three zooms × mirror, the served default: six
-    inferences of ~0.2 ms in one batch) or is a `Views`.
+    "flip" = face + mirror, "multiscale" = three zooms × mirror, the served default, six views
+    in one batch) or is a `Views`.
     """
 
     def __init__(self, path: Path | str = EMOTION_TFLITE, *, tta: str | Views = DEFAULT_TTA,

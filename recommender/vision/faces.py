@@ -10,7 +10,6 @@ itself imports TensorFlow. The decoding below follows MediaPipe's
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -26,38 +25,16 @@ BLAZEFACE_FULL = MODELS_DIR / "face_detection_full_range.tflite"
 BLAZEFACE_SHORT = MODELS_DIR / "face_detection_short_range.tflite"
 
 
-@dataclass(frozen=True)
-class DetectedFace(Face):
-    """A `Face` plus the eye centres in original-image pixels when the detector gives them.
-
-    The eyes give the face's in-plane tilt, which `Pipeline(align=True)` uses to turn the crop
-    upright (off by default: it did not help on the dev photos, see pipeline.py).
-    """
-
-    left_eye: tuple[float, float] | None = None
-    right_eye: tuple[float, float] | None = None
-
-    @property
-    def roll_degrees(self) -> float:
-        """In-plane tilt of the eye line; 0 for an upright face or when eyes are unknown."""
-        if self.left_eye is None or self.right_eye is None:
-            return 0.0
-        (lx, ly), (rx, ry) = self.left_eye, self.right_eye
-        # MediaPipe's "left eye" is the subject's left, i.e. on the image's right.
-        return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
-
-
 class FaceDetector(Protocol):
     name: str
-    # How to frame this detector's boxes like FER-2013 (preprocess.crop_face's margin and shift),
-    # measured per detector by bench/crop_margin.py: detectors draw boxes differently.
+    # Detectors draw boxes differently: each says how to frame its boxes like FER-2013.
     crop_margin: float
     crop_shift: float
 
-    def detect(self, image: DecodedImage) -> list[DetectedFace]: ...
+    def detect(self, image: DecodedImage) -> list[Face]: ...
 
 
-def largest_first(faces: list[DetectedFace]) -> list[DetectedFace]:
+def largest_first(faces: list[Face]) -> list[Face]:
     return sorted(faces, key=lambda f: (-f.box.area, f.box.x, f.box.y))
 
 
@@ -115,7 +92,7 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 def _weighted_nms(dets: np.ndarray, scores: np.ndarray, iou: float) -> list[tuple[np.ndarray, float]]:
     """MediaPipe's weighted NMS: overlapping candidates are averaged by score, not dropped.
 
-    `dets` rows are (x0, y0, x1, y1, kp0x, kp0y, ...); returns (row, score) per face.
+    `dets` rows are (x0, y0, x1, y1); returns (row, score) per face.
     """
     order = np.argsort(-scores)
     dets, scores = dets[order], scores[order]
@@ -178,7 +155,7 @@ class BlazeFaceModel:
         x = canvas.astype(np.float32) * (2.0 / 255.0) - 1.0
         return x[None], s, px, py
 
-    def detect(self, image: DecodedImage) -> list[DetectedFace]:
+    def detect(self, image: DecodedImage) -> list[Face]:
         x, s, px, py = self._letterbox(image.rgb)
         with self._lock:
             self._interpreter.set_tensor(self._input, x)
@@ -190,11 +167,10 @@ class BlazeFaceModel:
         if not keep.any():
             return []
         raw, scores, anchors = raw_boxes[keep] / self.size, scores[keep], self._anchors[keep]
-        pts = raw.reshape(len(raw), -1, 2)  # (cx, cy), (w, h), then 6 keypoints
+        pts = raw.reshape(len(raw), -1, 2)  # (cx, cy), (w, h), then 6 keypoints the crop does not use
         centre = pts[:, 0] + anchors
         half = pts[:, 1] / 2
-        kps = pts[:, 2:] + anchors[:, None, :]
-        dets = np.concatenate([centre - half, centre + half, kps.reshape(len(raw), -1)], axis=1)
+        dets = np.concatenate([centre - half, centre + half], axis=1)
         valid = (dets[:, 2] > dets[:, 0]) & (dets[:, 3] > dets[:, 1])
         faces = []
         for row, score in _weighted_nms(dets[valid], scores[valid], self.nms_iou):
@@ -203,10 +179,8 @@ class BlazeFaceModel:
             xy /= s
             (x0, y0), (x1, y1) = xy[0], xy[1]
             box = to_original_box(x0, y0, x1 - x0, y1 - y0, image)
-            if box is None:
-                continue
-            re, le = xy[2] * image.scale, xy[3] * image.scale  # keypoints 0/1: right/left eye
-            faces.append(DetectedFace(box, score, left_eye=tuple(le), right_eye=tuple(re)))
+            if box is not None:
+                faces.append(Face(box, score))
         return largest_first(faces)
 
 
@@ -231,16 +205,16 @@ class BlazeFaceDetector:
         self.name = "blazeface" if len(variants) > 1 else self.models[0].name
         self.near_fraction = near_fraction
 
-    def detect(self, image: DecodedImage) -> list[DetectedFace]:
+    def detect(self, image: DecodedImage) -> list[Face]:
         longest = max(image.original_size)
 
-        def preference(item: tuple[str, DetectedFace]) -> tuple[bool, float]:
+        def preference(item: tuple[str, Face]) -> tuple[bool, float]:
             variant, face = item
             near = max(face.box.w, face.box.h) >= self.near_fraction * longest
             return ((variant == "short") == near, face.score)
 
         candidates = [(m.variant, f) for m in self.models for f in m.detect(image)]
-        kept: list[DetectedFace] = []
+        kept: list[Face] = []
         for _, face in sorted(candidates, key=preference, reverse=True):
             if not any(_same_face(face.box, k.box) for k in kept):
                 kept.append(face)

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Hard caps; the bot may pass stricter ones.
 MAX_BYTES = 20 * 1024 * 1024  # Telegram's Bot API serves files up to 20 MB
@@ -118,26 +118,20 @@ def _decode_opened(im: Image.Image, *, max_pixels: int, work_side: int) -> Decod
         raise ImageTooLarge(f"{width}×{height} = {width * height} px > {max_pixels}")
     if min(width, height) < 16:
         raise ImageTooSmall(f"{width}×{height}")
-    try:
-        orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # a broken EXIF block should not lose an otherwise good photo
-        orientation = 1
     if fmt in ("JPEG", "MPO"):
-        # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free. Asking for half the working
-        # side keeps the result within [work_side/2, ...]: a 4000 px photo decodes at 1000 px in
-        # ~25 ms instead of ~70 ms at 2000 px plus a resize, and faces stay far above 48 px.
+        # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free; asking for half the working
+        # side keeps the result at least that large, so faces stay far above 48 px.
         im.draft("RGB", (work_side // 2, work_side // 2))
     try:
         im.load()  # the first frame of an animation
-        rgb = _to_rgb(im)
+        upright, turned = _exif_transpose(im)
+        rgb = _to_rgb(upright)
     except Image.DecompressionBombError as e:
         raise ImageTooLarge(str(e)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise CorruptImage(f"decode failed: {e}") from None
-    if orientation != 1:
-        rgb = _apply_orientation(rgb, orientation)
     # Original size after rotation: a 90° EXIF turn swaps width and height.
-    original = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    original = (height, width) if turned else (width, height)
     longest = max(rgb.size)
     if longest > work_side:
         factor = work_side / longest
@@ -174,23 +168,16 @@ def _looks_like_other_image(data: bytes) -> bool:
     return head[4:8] == b"ftyp" or head[:4] in (b"II*\x00", b"MM\x00*")
 
 
-_TRANSPOSE = {
-    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
-    3: (Image.Transpose.ROTATE_180,),
-    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
-    5: (Image.Transpose.TRANSPOSE,),
-    6: (Image.Transpose.ROTATE_270,),
-    7: (Image.Transpose.TRANSVERSE,),
-    8: (Image.Transpose.ROTATE_90,),
-}
-
-
-def _apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
-    # Same table as PIL.ImageOps.exif_transpose; applied by hand because the EXIF block
-    # was read from the header before the draft-mode decode.
-    for op in _TRANSPOSE.get(orientation, ()):
-        im = im.transpose(op)
-    return im
+def _exif_transpose(im: Image.Image) -> tuple[Image.Image, bool]:
+    """The loaded (possibly draft-scaled) image turned upright, and whether it turned by 90°."""
+    try:
+        # Read after load, as exif_transpose reads it, so EXIF stored after the pixels counts too.
+        orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+        if orientation != 1:
+            return ImageOps.exif_transpose(im), orientation in (5, 6, 7, 8)
+    except Exception:  # a broken EXIF block should not lose an otherwise good photo
+        pass
+    return im, False
 
 
 __all__ = [

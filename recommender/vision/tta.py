@@ -2,8 +2,7 @@
 
 FER-2013 faces are framed loosely and inconsistently, and the model was trained with random
 zoom, shift, rotation and mirroring; averaging its softmax over a few rescaled, mirrored copies
-of the face removes part of the framing noise. Measured on PublicTest with the shipped model
-(`python -m bench.tta`): see the model card's `publictest.accuracy_by_tta`.
+of the face removes part of the framing noise (figures: the model card, `python -m bench.tta`).
 """
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ class Views:
 TTA_MODES: dict[str, Views] = {
     "none": Views(),
     "flip": Views(mirror=True),
-    # Chosen on PublicTest among six scale sets from 0.85–1.15 (bench/tta.py prints them all).
+    # The best of the scale sets bench/tta.py compares.
     "multiscale": Views(scales=(0.9, 1.0, 1.1), mirror=True),
 }
 DEFAULT_TTA = "multiscale"
