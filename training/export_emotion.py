@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         "served_as": f"{out_tflite.name} through ai-edge-litert"
                      + (" (dynamic-range int8 weights)" if args.quantize else " (float32)")
                      + f", averaged over test-time views {DEFAULT_TTA!r}: {TTA_MODES[DEFAULT_TTA]} "
-                       "(recommender/tta.py)",
+                       "(recommender/vision/tta.py)",
         "training_data": "FER-2013 Training rows (28,709) of ../shared/data/fer2013/fer2013_train_publictest.csv.gz; "
                          "PublicTest (3,589) used only to pick the best epoch and for the figures below",
         "training_args": state.get("args", {}),
