@@ -111,12 +111,7 @@ class SQLiteHistoryStore:
         path = Path(path)
         on_disk = str(path) != ":memory:"
         if on_disk:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseUnusable(
-                    f"cannot create the directory {path.parent} for {path.name} ({exc.strerror}): create "
-                    "it writable for this user, or set DATABASE_PATH to a writable place") from None
+            _preflight(path)
         try:
             # isolation_level=None: no implicit transactions; we open them explicitly.
             conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -124,7 +119,6 @@ class SQLiteHistoryStore:
             raise _unusable(path, exc) from None
         try:
             await conn.execute("PRAGMA busy_timeout = 5000")
-            await _refuse_foreign(conn, path)  # before WAL: that switch alone rewrites the file
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
@@ -254,13 +248,28 @@ class SQLiteHistoryStore:
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
 
-async def _refuse_foreign(conn: aiosqlite.Connection, path: Path) -> None:
-    """Refuse a file that is not (a version of) this bot's history, without writing to it."""
-    async with conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                            "AND name NOT LIKE 'sqlite_%'") as cur:
-        tables = {row[0] for row in await cur.fetchall()}
-    async with conn.execute("PRAGMA user_version") as cur:
-        version = int((await cur.fetchone())[0])
+def _preflight(path: Path) -> None:
+    """Check, read-only, that `path` can hold this bot's history, creating the directory (and an
+    empty file) as the bot would; raises DatabaseUnusable naming the path and the fix.
+
+    It runs before the WAL switch (which alone rewrites a file) and with plain sqlite3, so that a
+    refused file is left exactly as it was."""
+    if path.is_dir():
+        raise DatabaseUnusable(f"DATABASE_PATH {path} is a directory: point it at a file, "
+                               f"e.g. {path / 'mood.sqlite3'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnusable(
+            f"cannot create the directory {path.parent} for {path.name} ({exc.strerror}): create it "
+            "writable for this user, or set DATABASE_PATH to a writable place") from None
+    try:
+        with contextlib.closing(sqlite3.connect(str(path))) as db:
+            tables = {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise _unusable(path, exc) from None
     if not tables and version == 0:
         return  # a new, empty file
     if version > SCHEMA_VERSION and ("served" in tables or not tables):
