@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import logs
     from .config import Config, ConfigError
+    from .webhook import ListenError
 
     try:
         config = Config.from_env()
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(_run(config))
-    except DatabaseUnusable as exc:
+    except (DatabaseUnusable, ListenError) as exc:
         _fail(str(exc))
         return EXIT_CONFIG
     except InvalidToken:

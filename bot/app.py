@@ -254,6 +254,7 @@ async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, live
     services: Services = app.bot_data[KEY]
     store = services.store
     written: float | None = None
+    started = time.time()
     stale_warned = db_reported = False
     while not stop.is_set():
         if probe is not None and await probe():
@@ -272,9 +273,9 @@ async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, live
             if stale_warned:
                 LOG.info("updates are being received again")
                 stale_warned = False
-        elif not stale_warned and time.time() - (liveness.at or 0) > 2 * config.heartbeat_s:
+        elif not stale_warned and time.time() - (liveness.at or started) > 2 * config.heartbeat_s:
             LOG.warning("no updates received for %.0f s: heartbeat withheld, --health will fail",
-                        time.time() - (liveness.at or 0))
+                        time.time() - (liveness.at or started))
             stale_warned = True
         liveness.changed.clear()
         # The first beat as soon as updates flow (a health check right after start passes).

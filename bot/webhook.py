@@ -90,6 +90,10 @@ class _UpdateHandler(tornado.web.RequestHandler):
         LOG.error("webhook request failed: %s", typ.__name__ if typ else "?")
 
 
+class ListenError(RuntimeError):
+    """The webhook server cannot listen where configured; the message says what to change."""
+
+
 class WebhookServer:
     """Owns the listening socket and hands parsed updates to `app.update_queue`."""
 
@@ -111,7 +115,11 @@ class WebhookServer:
         self._server = tornado.httpserver.HTTPServer(
             web, max_body_size=MAX_BODY_BYTES, max_header_size=16 * 1024, body_timeout=30,
             idle_connection_timeout=60)
-        sockets = tornado.netutil.bind_sockets(self.port, self.listen)
+        try:
+            sockets = tornado.netutil.bind_sockets(self.port, self.listen)
+        except OSError as exc:
+            raise ListenError(f"the webhook server cannot listen on {self.listen}:{self.port} "
+                              f"({exc.strerror}): free the port or change PORT / WEBHOOK_LISTEN") from None
         self._server.add_sockets(sockets)
 
     async def stop(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 
 import httpx
 
@@ -13,6 +14,7 @@ from bot.app import check_health
 from bot.config import Config
 from bot_harness import bot_config, fake, pipeline, running_bot  # noqa: F401  (pytest fixtures)
 from fake_telegram import TOKEN, free_port
+from test_bot_process import bot_env, run_to_end
 from test_bot_webhook import start_update
 from test_poisoned_updates import SECRET_TEXT, poll_message
 
@@ -119,3 +121,15 @@ async def test_an_idle_webhook_bot_is_healthy(fake, pipeline, tmp_path):
 
         async with httpx.AsyncClient(timeout=10) as client:  # the liveness probe needs the secret too
             assert (await client.get(f"http://127.0.0.1:{port}/tg/hook")).status_code == 403
+
+
+async def test_a_port_in_use_is_one_line_and_exit_2(fake, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = bot_env(tmp_path, fake, WEBHOOK_URL="https://bot.example.com/tg/hook", WEBHOOK_SECRET=SECRET,
+                      PORT=str(port))
+        code, output = await run_to_end(tmp_path, env)
+    lines = [line for line in output.splitlines() if line.startswith(("error", "Traceback"))]
+    assert code == 2 and lines == [lines[0]] and f"127.0.0.1:{port}" in lines[0], output
