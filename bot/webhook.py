@@ -86,6 +86,8 @@ class _UpdateHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"ok": False, "error_code": status}))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError):  # a client's mistake (e.g. a PUT): no log line
+            return
         # tornado's default would print the request; one line with the error type is enough.
         LOG.error("webhook request failed: %s", typ.__name__ if typ else "?")
 
