@@ -1,7 +1,8 @@
 """Run the Music Mood Lifter Telegram bot until SIGTERM/SIGINT (then exit 0).
 
-`python -m bot --check` validates the configuration and loads the models and the catalog,
-then exits: 0 when the bot could start, 2 with one line on stderr when it could not.
+`python -m bot --check` validates the configuration, opens the database for writing (creating
+it, as the bot would) and loads the models and the catalog, then exits: 0 when the bot could
+start, 2 with one line on stderr when it could not.
 """
 from __future__ import annotations
 
@@ -37,27 +38,27 @@ async def _run(config) -> None:
 
 
 def _health(config) -> int:
-    import time
+    from .app import check_health
 
-    from recommender.store.sqlite import read_heartbeat
-
-    from .app import HEARTBEAT_S
-
-    beat = read_heartbeat(config.database_path)
-    if beat is None:
-        _fail(f"no heartbeat in {config.database_path}: the bot is not running (yet)")
+    healthy, line = check_health(config)
+    if not healthy:
+        _fail(line)
         return 1
-    age = time.time() - beat
-    if age > 3 * HEARTBEAT_S:
-        _fail(f"last heartbeat {age:.0f} s ago: the bot is stuck or stopped")
-        return 1
-    print(f"ok: heartbeat {age:.0f} s ago")
+    print(line)
     return 0
 
 
 def load_env_file(directory: Path = PROJECT_ROOT) -> None:
     """Read .env beside the code, wherever the bot is started from; the real environment wins."""
     load_dotenv(directory / ".env", override=False)
+
+
+async def _open_database(config) -> None:
+    """Open the history for writing and close it again, exactly as the bot opens it."""
+    from recommender.store.sqlite import SQLiteHistoryStore
+
+    store = await SQLiteHistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
+    await store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from telegram.error import InvalidToken, NetworkError
 
+    from recommender.store.sqlite import DatabaseUnusable
+
     from . import logs
     from .config import Config, ConfigError
+    from .webhook import ListenError
 
     try:
         config = Config.from_env()
@@ -91,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         from .app import load_catalog, load_pipeline
 
         try:
+            asyncio.run(_open_database(config))
+        except DatabaseUnusable as exc:
+            _fail(str(exc))
+            return EXIT_CONFIG
+        try:
             catalog = load_catalog(config)
             load_pipeline()
         except Exception as exc:  # a missing model or catalog: say which, in one line
@@ -102,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(_run(config))
+    except (DatabaseUnusable, ListenError) as exc:
+        _fail(str(exc))
+        return EXIT_CONFIG
     except InvalidToken:
         _fail("Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token from @BotFather again")
         return EXIT_CONFIG

@@ -9,13 +9,16 @@ the stop signal (python -m bot: SIGTERM/SIGINT; tests: an Event).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from telegram import BotCommand, Update
+from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
@@ -27,13 +30,14 @@ from .limits import FloodGate
 from .logs import log_key
 from .processing import UserOrderedProcessor
 from .services import KEY, Services
+from .updates import ALLOWED_UPDATES, TolerantBot
+from .webhook import WebhookServer
 
 if TYPE_CHECKING:
     from recommender.music.spotify import Enricher
     from recommender.pipeline import Pipeline
 
 LOG = logging.getLogger("bot")
-HEARTBEAT_S = 30.0
 
 
 class MessageRateLimiter(AIORateLimiter):
@@ -49,6 +53,21 @@ class MessageRateLimiter(AIORateLimiter):
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
+def build_bot(config: Config) -> TolerantBot:
+    return TolerantBot(
+        config.token,
+        base_url=config.api_url,
+        base_file_url=config.file_url,
+        request=HTTPXRequest(connection_pool_size=64, connect_timeout=10, read_timeout=20,
+                             write_timeout=30, pool_timeout=30),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, connect_timeout=10, read_timeout=20,
+                                         write_timeout=30, pool_timeout=30),
+        # Telegram's outgoing limits (30 msg/s overall, 20/min per group), and RetryAfter is
+        # waited out and retried instead of losing the reply.
+        rate_limiter=MessageRateLimiter(max_retries=3),
+    )
+
+
 def build_application(config: Config) -> Application:
     processor = UserOrderedProcessor(
         config.max_concurrent_updates,
@@ -56,20 +75,15 @@ def build_application(config: Config) -> Application:
         flood=FloodGate(config.photos_per_minute),
         log_key=log_key(config.token),
     )
-    app = (
+    builder = (
         ApplicationBuilder()
-        .token(config.token)
-        .base_url(config.api_url)
-        .base_file_url(config.file_url)
+        .bot(build_bot(config))
         .concurrent_updates(processor)
-        # Telegram's outgoing limits (30 msg/s overall, 20/min per group), and RetryAfter is
-        # waited out and retried instead of losing the reply.
-        .rate_limiter(MessageRateLimiter(max_retries=3))
-        .connection_pool_size(64)
-        .connect_timeout(10).read_timeout(20).write_timeout(30).pool_timeout(30)
         .job_queue(None)
-        .build()
     )
+    if config.webhook_mode:
+        builder = builder.updater(None)  # bot.webhook.WebhookServer receives the updates
+    app = builder.build()
     handlers.register(app)
     return app
 
@@ -131,50 +145,153 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
     """Run the bot until `stop` is set, then shut down cleanly.
 
     Raises telegram.error.InvalidToken if Telegram rejects the token (checked first, before
-    the models are loaded) and NetworkError if the Bot API cannot be reached.
+    the models are loaded), NetworkError if the Bot API cannot be reached and
+    recommender.store.sqlite.DatabaseUnusable if the history cannot be opened.
     """
     app = build_application(config)
-    async with app:  # initialize() calls getMe: a rejected token fails here
+    bot: TolerantBot = app.bot  # type: ignore[assignment]
+    liveness = Liveness()
+    server: WebhookServer | None = None
+    heartbeat: asyncio.Task[None] | None = None
+    try:
+        await app.initialize()  # calls getMe: a rejected token fails here
+    except BaseException:
+        await _steps(("app.shutdown", app.shutdown))
+        raise
+    try:
         await start_services(app, config, pipeline=pipeline, catalog=catalog)
-        assert app.updater is not None
+        await app.start()
+        if config.webhook_mode:
+            assert config.webhook_url and config.webhook_secret
+            server = WebhookServer(app, listen=config.webhook_listen, port=config.port,
+                                   path=config.webhook_path, secret=config.webhook_secret,
+                                   on_update=liveness.mark)
+            await server.start()  # listening before Telegram is told where to call
+            await app.bot.set_webhook(url=config.webhook_url, secret_token=config.webhook_secret,
+                                      allowed_updates=list(ALLOWED_UPDATES))
+            LOG.info("webhook server listening on %s:%d/%s", config.webhook_listen, config.port,
+                     config.webhook_path)
+        else:
+            assert app.updater is not None
+            bot.set_on_updates(lambda count: liveness.mark())
+            await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES),
+                                            timeout=poll_timeout(config))
+            LOG.info("polling for updates")
+        LOG.info("bot @%s ready", app.bot.username)
+        heartbeat = asyncio.create_task(_heartbeat(app, stop, config, liveness,
+                                                   server.probe if server is not None else None))
+        if on_ready is not None:
+            on_ready(app)
+        await stop.wait()
+        LOG.info("stopping")
+    finally:
+        # Every step runs even if an earlier one failed: a half-stopped bot would never exit.
+        await _steps(
+            ("heartbeat", lambda: _finish(heartbeat, stop)),
+            ("webhook server", server.stop if server is not None else _nothing),
+            ("updater.stop", app.updater.stop if app.updater is not None and app.updater.running
+             else _nothing),
+            ("app.stop", app.stop if app.running else _nothing),  # waits for updates in progress
+            ("services", lambda: stop_services(app)),
+            ("app.shutdown", app.shutdown),
+        )
+
+
+def poll_timeout(config: Config) -> int:
+    """Long-poll seconds: an idle bot completes a getUpdates round well within a heartbeat."""
+    return max(1, min(10, int(config.heartbeat_s / 3)))
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _finish(task: asyncio.Task[None] | None, stop: asyncio.Event) -> None:
+    if task is None:
+        return
+    if not stop.is_set():  # leaving on an error: the loop would wait for a stop that never comes
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _steps(*steps: tuple[str, Callable[[], Awaitable[object]]]) -> None:
+    for name, step in steps:
         try:
-            await app.start()
-            if config.webhook_mode:
-                await app.updater.start_webhook(
-                    listen=config.webhook_listen, port=config.port, url_path=config.webhook_path,
-                    webhook_url=config.webhook_url, secret_token=config.webhook_secret,
-                    allowed_updates=Update.ALL_TYPES)
-                LOG.info("webhook server listening on %s:%d/%s", config.webhook_listen, config.port,
-                         config.webhook_path)
-            else:
-                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                LOG.info("polling for updates")
-            LOG.info("bot @%s ready", app.bot.username)
-            heartbeat = asyncio.create_task(_heartbeat(app, stop))
-            if on_ready is not None:
-                on_ready(app)
-            await stop.wait()
-            LOG.info("stopping")
-            await heartbeat
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()  # waits for the updates being processed
-            await stop_services(app)
+            await step()
+        except Exception as exc:  # noqa: BLE001  (logged; the remaining steps must still run)
+            LOG.error("shutdown step %s failed (%s); continuing with the rest", name, type(exc).__name__)
 
 
-async def _heartbeat(app: Application, stop: asyncio.Event) -> None:
-    """Every HEARTBEAT_S, while updates are being received, note it in the database: the Docker
-    HEALTHCHECK (`python -m bot --health`) reads it, so a hung bot is seen as unhealthy."""
+class Liveness:
+    """When the bot last showed it can receive updates: a completed getUpdates round (polling),
+    or an update or liveness probe served by its webhook server."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.changed = asyncio.Event()
+
+    def mark(self) -> None:
+        self.at = time.time()
+        self.changed.set()
+
+
+async def _wait_any(events: list[asyncio.Event], timeout: float) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, liveness: Liveness,
+                     probe: Callable[[], Awaitable[bool]] | None) -> None:
+    """Write the time the bot last received updates (see Liveness) into the database, at most
+    every heartbeat_s: `python -m bot --health` (the Docker HEALTHCHECK) fails when it is old, so
+    a bot that cannot fetch updates is seen as unhealthy however idle it looks. Nothing is written
+    once the database file was deleted or replaced under the running bot."""
     services: Services = app.bot_data[KEY]
+    store = services.store
+    written: float | None = None
+    started = time.time()
+    stale_warned = db_reported = False
     while not stop.is_set():
-        if app.updater is not None and app.updater.running:
+        if probe is not None and await probe():
+            liveness.mark()
+        problem = getattr(store, "file_problem", lambda: None)()
+        if problem is not None:
+            if not db_reported:
+                LOG.error("%s", problem)
+                db_reported = True
+        elif liveness.at is not None and liveness.at != written:
             try:
-                await services.store.heartbeat()
+                await store.heartbeat(liveness.at)
+                written = liveness.at
             except Exception as exc:  # a full disk must not stop the bot; the check will notice
                 LOG.warning("heartbeat not written: %s", type(exc).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), HEARTBEAT_S)
-        except TimeoutError:
-            pass
+            if stale_warned:
+                LOG.info("updates are being received again")
+                stale_warned = False
+        elif not stale_warned and time.time() - (liveness.at or started) > 2 * config.heartbeat_s:
+            LOG.warning("no updates received for %.0f s: heartbeat withheld, --health will fail",
+                        time.time() - (liveness.at or started))
+            stale_warned = True
+        liveness.changed.clear()
+        # The first beat as soon as updates flow (a health check right after start passes).
+        events = [stop] if written is not None else [stop, liveness.changed]
+        await _wait_any(events, config.heartbeat_s)
+
+
+def check_health(config: Config, now: float | None = None) -> tuple[bool, str]:
+    """What `python -m bot --health` says: (healthy, one line)."""
+    from recommender.store.sqlite import read_heartbeat
+
+    beat = read_heartbeat(config.database_path)
+    if beat is None:
+        return False, (f"no heartbeat in {config.database_path}: the bot is not running (yet), or the "
+                       "file is not the one it writes to")
+    age = (time.time() if now is None else now) - beat
+    if age > 3 * config.heartbeat_s:
+        return False, f"last updates received {age:.0f} s ago: the bot is stuck or stopped"
+    return True, f"ok: heartbeat {age:.0f} s ago"

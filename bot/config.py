@@ -36,7 +36,8 @@ class Config:
     spotify: SpotifySettings | None = field(default=None, repr=False)  # None: no enrichment
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
-    webhook_listen: str = "0.0.0.0"
+    # Loopback: the webhook server is meant to sit behind a TLS reverse proxy on the same host.
+    webhook_listen: str = "127.0.0.1"
     port: int = 8080
     # Limits: bounded work, bounded downloads, bounded history.
     workers: int = 2  # threads running decode + detection + inference
@@ -45,6 +46,8 @@ class Config:
     max_pending_per_user: int = 20
     max_download_bytes: int = 10 * 1024 * 1024
     max_history_per_user: int = 2000
+    # Liveness: how often the heartbeat is written; `--health` fails after 3 missed beats.
+    heartbeat_s: float = 30.0
 
     def spotify_env(self) -> dict[str, str]:
         """The Spotify settings in the form recommender.music.spotify reads them."""
@@ -112,7 +115,7 @@ class Config:
             spotify=SpotifySettings.from_env(env),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
-            webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+            webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
             port=get_int("PORT", 8080),
             workers=get_int("WORKERS", 2),
             max_concurrent_updates=get_int("MAX_CONCURRENT_UPDATES", 64),

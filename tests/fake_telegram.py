@@ -77,6 +77,10 @@ class FakeTelegram:
         self.downloads: list[str] = []  # file ids the bot downloaded
         self.webhook: dict[str, Any] | None = None
         self.failures: dict[str, list[int]] = {}  # method → HTTP statuses to answer next
+        self.odd_results: dict[str, list[Any]] = {}  # method → malformed "result"s to answer next
+        self.allowed_updates: list[str] | None = None  # as the bot last asked (getUpdates/setWebhook)
+        self.get_updates_calls = 0
+        self.delivered: list[int] = []  # update ids handed out by getUpdates
         self._cond = asyncio.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -152,9 +156,15 @@ class FakeTelegram:
             self.sent.append(call)
             self._cond.notify_all()
 
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        """Like Telegram: only the update types the bot asked for are delivered."""
+        if not self.allowed_updates:
+            return True
+        return any(kind in update for kind in self.allowed_updates)
+
     async def _get_updates(self, offset: int, timeout: float, limit: int) -> list[dict[str, Any]]:
         def pending() -> list[dict[str, Any]]:
-            return [u for u in self.updates if u["update_id"] >= offset][:limit]
+            return [u for u in self.updates if u["update_id"] >= offset and self._wanted(u)][:limit]
 
         async with self._cond:
             # Updates below the offset are confirmed by the bot: forget them, as Telegram does.
@@ -167,12 +177,32 @@ class FakeTelegram:
                     pass
             return pending()
 
+    def _note_call(self, method: str, params: dict[str, Any]) -> None:
+        if method in ("getUpdates", "setWebhook") and params.get("allowed_updates") is not None:
+            self.allowed_updates = list(params["allowed_updates"])
+        if method == "getUpdates":
+            self.get_updates_calls += 1
+
+    async def until(self, predicate: Callable[[], Any], timeout: float = 10.0, every: float = 0.02) -> Any:
+        """Wait until predicate() is truthy for state the fake is not notified about (files, logs,
+        call counters): re-checked every `every` seconds up to `timeout`; returns it."""
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await asyncio.sleep(every)
+        return result
+
     def message(self, chat_id: int, text: str, chat_type: str = "private", **extra: Any) -> dict[str, Any]:
         return {"message_id": next(self._message_ids), "date": int(time.time()),
                 "chat": _chat(chat_id, chat_type), "from": BOT_USER, "text": text, **extra}
 
     async def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.calls.append(method)
+        self._note_call(method, params)
+        odd = self.odd_results.get(method)
+        if odd:
+            return 200, {"ok": True, "result": odd.pop(0)}
         failures = self.failures.get(method)
         if failures:
             status = failures.pop(0)
@@ -187,6 +217,7 @@ class FakeTelegram:
             result = await self._get_updates(int(params.get("offset") or 0),
                                               float(params.get("timeout") or 0),
                                               int(params.get("limit") or 100))
+            self.delivered.extend(u["update_id"] for u in result)
         elif method in ("deleteWebhook", "setWebhook"):
             self.webhook = dict(params) if method == "setWebhook" else None
         elif method == "getWebhookInfo":

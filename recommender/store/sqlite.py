@@ -8,12 +8,18 @@ Safety choices, each for a reason:
 - The schema version lives in `PRAGMA user_version`; MIGRATIONS upgrade old files in place.
 - History is bounded per user (oldest rows dropped) so a heavy user cannot grow the file
   without limit.
+- A file that is not ours (another application's database, garbage, a newer schema) is refused
+  before anything is written to it, WAL switch included, with one line naming the path and the
+  fix; the file opened is remembered (device + inode) so a deletion or replacement while the bot
+  runs is noticed instead of served into.
 Only Telegram user ids, track ids, moods and timestamps are stored; never images.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -51,36 +57,92 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+OUR_TABLES = frozenset({"served", "user_settings", "meta"})
 
 
-class SchemaTooNew(RuntimeError):
+class DatabaseUnusable(RuntimeError):
+    """The database cannot be used; the message is one line naming the path and the fix."""
+
+
+class SchemaTooNew(DatabaseUnusable):
     """The file was written by a newer version of the bot; refuse rather than corrupt it."""
 
 
+def _unusable(path: Path, exc: sqlite3.Error) -> DatabaseUnusable:
+    """A start-up failure from SQLite as one line a person can act on."""
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text:
+        return DatabaseUnusable(f"{path} is not a SQLite database or is damaged: move it away (the bot "
+                                "creates a new one) or point DATABASE_PATH at the right file")
+    if "readonly" in text or "read-only" in text:
+        return DatabaseUnusable(f"{path} is read-only for this user: make the file and its directory "
+                                f"{path.parent} writable (SQLite also writes {path.name}-wal and -shm there)")
+    if "unable to open" in text:
+        return DatabaseUnusable(f"cannot open or create {path}: make the directory {path.parent} writable "
+                                "for this user, or set DATABASE_PATH to a writable place")
+    if "disk i/o" in text or "full" in text:
+        return DatabaseUnusable(f"cannot write {path} ({exc}): the volume is full or failing; free space "
+                                "or move DATABASE_PATH")
+    if "locked" in text:
+        return DatabaseUnusable(f"{path} is locked by another process: stop the other bot using it")
+    return DatabaseUnusable(f"cannot use the database {path}: {exc}")
+
+
+def file_identity(path: Path | str) -> str | None:
+    """Which file is at `path` (device and inode), or None if there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}"
+
+
 class SQLiteHistoryStore:
-    def __init__(self, conn: aiosqlite.Connection, *, max_per_user: int) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, max_per_user: int, path: Path | None = None) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.max_per_user = max_per_user
+        self.path = path
+        self._identity = file_identity(path) if path is not None else None
 
     @classmethod
     async def open(cls, path: Path | str, *, max_per_user: int = DEFAULT_MAX_PER_USER) -> SQLiteHistoryStore:
+        """Open (or create) the history; raises DatabaseUnusable with a one-line reason."""
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; we open them explicitly.
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        on_disk = str(path) != ":memory:"
+        if on_disk:
+            _preflight(path)
+        try:
+            # isolation_level=None: no implicit transactions; we open them explicitly.
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _unusable(path, exc) from None
         try:
             await conn.execute("PRAGMA busy_timeout = 5000")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            store = cls(conn, max_per_user=max_per_user)
+            store = cls(conn, max_per_user=max_per_user, path=path if on_disk else None)
             await store._migrate()
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise _unusable(path, exc) from None
         except BaseException:
             await conn.close()
             raise
         return store
+
+    def file_problem(self) -> str | None:
+        """Why the file at the store's path is no longer the one it writes to, or None."""
+        if self.path is None or self._identity is None:
+            return None
+        now = file_identity(self.path)
+        if now == self._identity:
+            return None
+        what = "deleted" if now is None else "replaced by another file"
+        return (f"database {self.path} was {what} while the bot was running: history written from now "
+                "on is lost at the next restart; restart the bot (restore the file first if that was "
+                "not meant to happen)")
 
     async def close(self) -> None:
         async with self._lock:
@@ -179,22 +241,62 @@ class SQLiteHistoryStore:
     async def heartbeat(self, now: float | None = None) -> None:
         """Record that the bot is alive (read by `python -m bot --health`)."""
         async with self._transaction():
-            await self._conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('heartbeat', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (repr(time.time() if now is None else now),))
+            for key, value in (("heartbeat", repr(time.time() if now is None else now)),
+                               ("heartbeat_file", self._identity or "")):
+                await self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+def _preflight(path: Path) -> None:
+    """Check, read-only, that `path` can hold this bot's history, creating the directory (and an
+    empty file) as the bot would; raises DatabaseUnusable naming the path and the fix.
+
+    It runs before the WAL switch (which alone rewrites a file) and with plain sqlite3, so that a
+    refused file is left exactly as it was."""
+    if path.is_dir():
+        raise DatabaseUnusable(f"DATABASE_PATH {path} is a directory: point it at a file, "
+                               f"e.g. {path / 'mood.sqlite3'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnusable(
+            f"cannot create the directory {path.parent} for {path.name} ({exc.strerror}): create it "
+            "writable for this user, or set DATABASE_PATH to a writable place") from None
+    try:
+        with contextlib.closing(sqlite3.connect(str(path))) as db:
+            tables = {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error as exc:
+        raise _unusable(path, exc) from None
+    if not tables and version == 0:
+        return  # a new, empty file
+    if version > SCHEMA_VERSION and ("served" in tables or not tables):
+        raise SchemaTooNew(f"{path} has schema v{version}, newer than this bot's v{SCHEMA_VERSION}: "
+                           "run the newer bot version, or point DATABASE_PATH at another file")
+    if "served" not in tables or version == 0 or (version <= SCHEMA_VERSION and tables - OUR_TABLES):
+        raise DatabaseUnusable(f"{path} belongs to another application (tables: "
+                               f"{', '.join(sorted(tables)[:5]) or 'none'}); it was left untouched: point "
+                               "DATABASE_PATH at a file of its own")
 
 
 def read_heartbeat(path: Path | str) -> float | None:
-    """The last heartbeat in the file (seconds since the epoch), or None; read-only, synchronous."""
-    import sqlite3
+    """The last heartbeat in the file (seconds since the epoch), or None; read-only, synchronous.
 
+    None too when the heartbeat was written to another file than the one now at `path` (the
+    database was replaced while the bot kept writing to the old one)."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)) as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'heartbeat'").fetchone()
+            rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('heartbeat', 'heartbeat_file')"))
     except sqlite3.Error:
         return None
-    return float(row[0]) if row else None
+    if "heartbeat" not in rows:
+        return None
+    written_to = rows.get("heartbeat_file")
+    if written_to and written_to != file_identity(path):
+        return None
+    return float(rows["heartbeat"])
 
 
 class _UserHistory:
