@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import check_health
-from bot_harness import bot_config, fake, pipeline, running_bot  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot
 from recommender.store.sqlite import MIGRATIONS, SCHEMA_VERSION, read_heartbeat
 from fake_telegram import TOKEN
 from test_bot_process import bot_env, run_to_end

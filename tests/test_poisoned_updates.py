@@ -9,7 +9,7 @@ import signal
 import time
 
 from bot.app import check_health
-from bot_harness import bot_config, fake, pipeline, running_bot  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot
 from recommender.store.sqlite import read_heartbeat
 from test_bot_process import START_TIMEOUT, bot_env, bot_process
 

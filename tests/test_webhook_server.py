@@ -12,7 +12,7 @@ import httpx
 
 from bot.app import check_health
 from bot.config import Config
-from bot_harness import bot_config, fake, pipeline, running_bot  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot
 from fake_telegram import TOKEN, free_port
 from test_bot_process import bot_env, run_to_end
 from test_bot_webhook import start_update
