@@ -28,8 +28,11 @@ def _fail(message: str, secrets: tuple[str | None, ...] = ()) -> None:
 
 
 async def _run(config) -> None:
+    import logging
+
     from .app import serve
 
+    logging.getLogger("bot").info("music-mood-lifter %s starting", version())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -46,6 +49,16 @@ def _health(config) -> int:
         return 1
     print(line)
     return 0
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("music-mood-lifter")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def load_env_file(directory: Path = PROJECT_ROOT) -> None:
@@ -68,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
                       help="validate configuration, load models and catalog, then exit")
     mode.add_argument("--health", action="store_true",
                       help="exit 0 if the running bot wrote its heartbeat recently (Docker HEALTHCHECK)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     args = parser.parse_args(argv)
 
     load_env_file()
 
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from recommender.store.sqlite import DatabaseUnusable
 
@@ -114,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     except (DatabaseUnusable, ListenError) as exc:
         _fail(str(exc))
         return EXIT_CONFIG
-    except InvalidToken:
+    except InvalidToken as exc:
+        if isinstance(exc.__cause__, TelegramError):  # the answer was no Bot API JSON: a wrong URL
+            _fail(f"TELEGRAM_API_URL {config.api_url} did not answer like the Telegram Bot API "
+                  "(an HTTP error without the API's JSON): check the URL", secrets)
+            return EXIT_CONFIG
         _fail("Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token from @BotFather again")
         return EXIT_CONFIG
     except NetworkError as exc:
