@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 from ..paths import EMOTION_TFLITE
+from .litert import load_interpreter
 from .preprocess import to_model_input
 from .tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge
 from ..types import EMOTIONS, EmotionScores
@@ -34,7 +34,7 @@ class EmotionClassifier:
             self.views = TTA_MODES[tta]
         else:
             raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {sorted(TTA_MODES)}")
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self._interpreter = load_interpreter(self.path, num_threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0

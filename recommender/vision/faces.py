@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from .imageio import DecodedImage
+from .litert import load_interpreter
 from ..paths import MODELS_DIR
 from .preprocess import CROP_MARGIN, CROP_SHIFT
 from ..types import Box, Face
@@ -124,8 +125,6 @@ class BlazeFaceModel:
         nms_iou: float = 0.3,
         num_threads: int = 1,
     ):
-        from ai_edge_litert.interpreter import Interpreter
-
         opts = _SSD[variant]
         self.name = f"blazeface-{variant}"
         self.variant = variant
@@ -133,8 +132,7 @@ class BlazeFaceModel:
         self.min_score = min_score
         self.nms_iou = nms_iou
         path = Path(model_path) if model_path else (BLAZEFACE_FULL if variant == "full" else BLAZEFACE_SHORT)
-        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        self._interpreter.allocate_tensors()
+        self._interpreter = load_interpreter(path, num_threads)
         inp = self._interpreter.get_input_details()[0]
         if tuple(inp["shape"][1:3]) != (self.size, self.size):
             raise ValueError(f"{path.name}: input {inp['shape']} does not match variant {variant!r}")
