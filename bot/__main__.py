@@ -16,6 +16,8 @@ from dotenv import load_dotenv
 
 from recommender.paths import PROJECT_ROOT
 
+from .version import version
+
 EXIT_CONFIG = 2
 EXIT_TELEGRAM = 3
 
@@ -28,11 +30,8 @@ def _fail(message: str, secrets: tuple[str | None, ...] = ()) -> None:
 
 
 async def _run(config) -> None:
-    import logging
-
     from .app import serve
 
-    logging.getLogger("bot").info("music-mood-lifter %s starting", version())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -51,14 +50,15 @@ def _health(config) -> int:
     return 0
 
 
-def version() -> str:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    try:
-        return installed("music-mood-lifter")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
+def _answered_without_json(exc: BaseException, telegram_error: type) -> bool:
+    """PTB chains a plain TelegramError ("Invalid server response") under the HTTP error when
+    the answer was not JSON; a real Bot API always answers JSON."""
+    cause = exc.__cause__
+    while cause is not None:
+        if type(cause) is telegram_error:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def load_env_file(directory: Path = PROJECT_ROOT) -> None:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         _fail(str(exc))
         return EXIT_CONFIG
     except InvalidToken as exc:
-        if isinstance(exc.__cause__, TelegramError):  # the answer was no Bot API JSON: a wrong URL
+        if _answered_without_json(exc, TelegramError):  # not the Bot API at all: a wrong URL
             _fail(f"TELEGRAM_API_URL {config.api_url} did not answer like the Telegram Bot API "
                   "(an HTTP error without the API's JSON): check the URL", secrets)
             return EXIT_CONFIG

@@ -26,6 +26,7 @@ from recommender.store.sqlite import SQLiteHistoryStore
 
 from . import handlers, texts
 from .config import Config
+from .version import version
 from .limits import FloodGate
 from .logs import log_key
 from .processing import UserOrderedProcessor
@@ -177,7 +178,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES),
                                             timeout=poll_timeout(config))
             LOG.info("polling for updates")
-        LOG.info("bot @%s ready", app.bot.username)
+        LOG.info("bot @%s ready (music-mood-lifter %s)", app.bot.username, version())
         heartbeat = asyncio.create_task(_heartbeat(app, stop, config, liveness,
                                                    server.probe if server is not None else None))
         if on_ready is not None:

@@ -19,7 +19,7 @@ from PIL import Image
 from bot.app import serve
 from bot.config import Config
 from fake_telegram import FakeTelegram
-from recommender.paths import shared_data_dir
+from shared_data import require
 
 FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
 SONGS_PER_MOOD = 12  # in FIXTURE_CATALOG
@@ -100,7 +100,7 @@ def huge_jpeg() -> bytes:
 
 def group_photo_jpeg() -> bytes:
     """Two faces side by side: the real photos from ../shared/data/photos, the left one larger."""
-    photos = sorted((shared_data_dir() / "photos").glob("happy_*.jpg"))
+    photos = sorted(require("photos").glob("happy_*.jpg"))
     left = np.asarray(Image.open(photos[0]).convert("RGB").resize((400, 400)))
     right = np.asarray(Image.open(photos[1]).convert("RGB").resize((300, 300)))
     canvas = np.full((440, 760, 3), 255, np.uint8)

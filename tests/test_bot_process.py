@@ -92,6 +92,7 @@ async def test_logs_no_ids_at_debug_and_stops_on_sigint(fake, tmp_path):
         assert await asyncio.wait_for(proc.wait(), 30) == 0
     log = (tmp_path / "bot.log").read_text()
     assert "kind=photo" in log and " DEBUG " in log
+    assert re.search(r"bot @\w+ ready \(music-mood-lifter \d+\.\d+\.\d+\)", log)  # the version, once
     assert "7770001" not in log and TOKEN.split(":")[1] not in log
 
 

@@ -12,6 +12,7 @@ from recommender.vision.emotion import EmotionClassifier
 from recommender.paths import EMOTION_CARD, EMOTION_KERAS, EMOTION_TFLITE
 from recommender.vision.preprocess import pixels_to_faces, to_model_input
 from recommender.types import EMOTIONS
+from shared_data import require
 from training.fer_data import default_fer_csv, load_fer, regression_sample
 
 CARD = json.loads(EMOTION_CARD.read_text())
@@ -19,9 +20,7 @@ CARD = json.loads(EMOTION_CARD.read_text())
 
 @pytest.fixture(scope="module")
 def publictest():
-    if not default_fer_csv().exists():
-        pytest.skip("FER-2013 data not found (set MML_DATA_DIR)")
-    return load_fer().split("PublicTest")
+    return load_fer(require("fer2013", default_fer_csv().name)).split("PublicTest")
 
 
 @pytest.fixture(scope="module")

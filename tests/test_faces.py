@@ -15,6 +15,7 @@ from recommender.vision import imageio
 from bench.haar import HaarDetector
 from recommender.vision.faces import load_detector
 from recommender.paths import shared_data_dir
+from shared_data import require
 
 PHOTOS = shared_data_dir() / "photos"
 # Faces a person sees in each group photo (multi_001: a fifth face is cut off by the frame at the nose).
@@ -37,9 +38,7 @@ def faces_in(detector, arr: np.ndarray):
 
 
 def labelled_photos():
-    if not (PHOTOS / "labels.csv").is_file():
-        pytest.skip(f"labelled photos not found in {PHOTOS} (set MML_DATA_DIR)")
-    with open(PHOTOS / "labels.csv", newline="") as f:
+    with open(require("photos", "labels.csv"), newline="") as f:
         return [(r["file"], r["label"]) for r in csv.DictReader(f)]
 
 

@@ -14,7 +14,7 @@ from skimage import data
 
 from recommender.vision.imageio import CorruptImage, ImageError, NotAnImage
 from recommender.mood import mood_for
-from recommender.paths import shared_data_dir
+from shared_data import require
 from recommender.pipeline import Analysis
 from recommender.vision.preprocess import FER_SPREAD, crop_face, normalize_contrast
 from recommender.types import EMOTIONS, Box
@@ -57,10 +57,7 @@ def test_coffee_has_no_face_and_no_mood(pipeline):
 
 
 def test_group_photo_classifies_every_face_and_answers_for_the_largest(pipeline):
-    path = shared_data_dir() / "photos" / "multi_002.jpg"
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    a = pipeline.analyze(path.read_bytes())
+    a = pipeline.analyze(require("photos", "multi_002.jpg").read_bytes())
     assert len(a.faces) == 5
     areas = [fe.face.box.area for fe in a.faces]
     assert areas == sorted(areas, reverse=True)
@@ -165,9 +162,7 @@ def test_dev_photos_emotion_accuracy_does_not_regress(pipeline):
     """
     import csv
 
-    photos = shared_data_dir() / "photos"
-    if not (photos / "labels.csv").is_file():
-        pytest.skip("labelled photos not found")
+    photos = require("photos", "labels.csv").parent
     with open(photos / "labels.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["label"] in EMOTIONS]
     correct = sum(pipeline.analyze((photos / r["file"]).read_bytes()).emotion == r["label"] for r in rows)

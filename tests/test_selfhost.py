@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import shutil
 import subprocess
 import sys
@@ -77,3 +80,61 @@ def test_dotenv_beside_the_code_is_read_from_any_directory(env_beside_the_code, 
     # With the token read, --health gets as far as the database (no heartbeat yet).
     assert "TELEGRAM_BOT_TOKEN is not set" not in proc.stderr
     assert "no heartbeat" in proc.stderr and proc.returncode == 1
+
+
+def _bot(*args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "WEBHOOK_"))}
+    env.update(PYTHONPATH=str(PROJECT_ROOT), **env_extra)
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_version_is_printed():
+    proc = _bot("--version")
+    assert proc.returncode == 0 and re.fullmatch(r"python -m bot \d+\.\d+\.\d+\n", proc.stdout)
+
+
+class _NotFound(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html><h1>404 Not Found</h1></html>")
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_an_api_url_that_is_no_bot_api_is_named_in_one_line(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/bot"
+        proc = _bot(TELEGRAM_BOT_TOKEN="123456:abcdefghijklmnopqrstuvwxyz", TELEGRAM_API_URL=url,
+                    DATABASE_PATH=str(tmp_path / "h.sqlite3"), LOG_LEVEL="WARNING")
+    finally:
+        server.shutdown()
+    assert proc.returncode == 2
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert lines == [f"error: TELEGRAM_API_URL {url} did not answer like the Telegram Bot API "
+                     "(an HTTP error without the API's JSON): check the URL"]
+
+
+def test_no_runtime_banner_when_the_models_load(tmp_path):
+    proc = _bot("--check", TELEGRAM_BOT_TOKEN="123456:abcdefghijklmnopqrstuvwxyz",
+                DATABASE_PATH=str(tmp_path / "h.sqlite3"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and proc.stdout.startswith("ok: ")
+
+
+def test_catalog_build_without_the_third_party_data_says_where_to_point(tmp_path):
+    env = {**os.environ, "MML_DATA_DIR": str(tmp_path / "nowhere"), "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "training.build_catalog", "--out", str(tmp_path / "c.csv")],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'nowhere' / 'music' / 'data_moods.csv'} not found: set MML_DATA_DIR to the shared "
+        "data folder (README, Tests); no catalog written"]
+    assert not (tmp_path / "c.csv").exists()

@@ -12,6 +12,7 @@ from recommender.types import MOODS
 from training.build_catalog import (CALM_PROFILE, MOOD_RULES, build, deduplicate, keep_confident,
                                     label_tracks, write_catalog)
 from training.evaluate_songs import MODEL_PATH
+from shared_data import require
 from training.songs_data import AUDIO_FEATURES, load_data_moods, song_key
 
 
@@ -31,7 +32,7 @@ def test_shipped_catalog_size_and_uniqueness(shipped):
 
 
 def test_every_human_label_is_kept_as_given(shipped):
-    human = load_data_moods().set_index("track_id")["mood"]
+    human = load_data_moods(require("music", "data_moods.csv")).set_index("track_id")["mood"]
     got = shipped.set_index("track_id")
     in_cat = got.loc[got.index.intersection(human.index)]
     assert len(in_cat) == len(human)

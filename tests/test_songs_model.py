@@ -9,6 +9,7 @@ import pytest
 
 from recommender.paths import MODELS_DIR
 from recommender.types import MOODS
+from shared_data import require
 from training.songs_data import (AUDIO_FEATURES, engineer, engineered_names, load_data_moods,
                                  normalise_artist, normalise_title, song_key)
 
@@ -45,7 +46,7 @@ def test_shipped_model_labels_typical_songs_sensibly():
 
 
 def test_shipped_model_agrees_with_most_human_labels():
-    df = load_data_moods()
+    df = load_data_moods(require("music", "data_moods.csv"))
     pred = joblib.load(MODEL).predict(df[list(AUDIO_FEATURES)].to_numpy(float))
     assert (pred == df["mood"].to_numpy()).mean() > 0.8
 

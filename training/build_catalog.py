@@ -190,7 +190,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(args.spotify_playlist)} playlist(s)")
 
     model = None if args.hand_labelled_only and extra is None else joblib.load(args.model)
-    df = build(model, extra=extra, hand_only=args.hand_labelled_only)
+    try:
+        df = build(model, extra=extra, hand_only=args.hand_labelled_only)
+    except FileNotFoundError as exc:  # the song tables live outside the project (MML_DATA_DIR)
+        print(f"error: {exc.filename} not found: set MML_DATA_DIR to the shared data folder "
+              "(README, Tests); no catalog written", file=sys.stderr)
+        return 2
     print(report(df))
     write_catalog(df, args.out)
     print(f"wrote {len(df)} songs to {args.out}")
