@@ -78,6 +78,7 @@ class FakeTelegram:
         self.downloads: list[str] = []  # file ids the bot downloaded
         self.webhook: dict[str, Any] | None = None
         self.failures: dict[str, list[int]] = {}  # method → HTTP statuses to answer next
+        self.failure_descriptions: dict[str, str] = {}  # method → the error text Telegram gives
         self.file_behaviours: dict[str, FileBehaviour] = {}  # file id → how its download misbehaves
         self.answered_queries: set[str] = set()
         self._cond = asyncio.Condition()
@@ -201,7 +202,8 @@ class FakeTelegram:
             if status == 429:  # flood wait, as Telegram sends it
                 return status, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
                                 "description": "Too Many Requests: retry after 1"}
-            return status, {"ok": False, "error_code": status, "description": "Bad Gateway"}
+            return status, {"ok": False, "error_code": status,
+                            "description": self.failure_descriptions.get(method, "Bad Gateway")}
         result: Any = True
         if method == "getMe":
             result = BOT_USER
