@@ -332,8 +332,8 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         link_preview_options=_song_options(pick.song))
     try:
         await query.answer()
-    except BadRequest:
-        pass  # a query older than ~15 min cannot be answered; the song is there
+    except TelegramError:
+        pass  # too old (~15 min) or unreachable: the song is there, the spinner stops by itself
     trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
 
