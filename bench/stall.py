@@ -83,9 +83,9 @@ async def unsized_download(args: argparse.Namespace) -> None:
             after = bot.status()
             print(f"unsized download of {args.stream_mb} MB: reply after {reply.at - offered:.2f} s: "
                   f"{reply.text[:80]!r}")
-            print(f"    bot VmRSS before {before.get('VmRSS', 0) / 1024:.0f} MiB, after "
-                  f"{after.get('VmRSS', 0) / 1024:.0f} MiB (+{(after.get('VmRSS', 0) - before.get('VmRSS', 0)) / 1024:.0f}"
-                  f" MiB), peak VmHWM {after.get('VmHWM', 0) / 1024:.0f} MiB")
+            rss0, rss1 = before.get("VmRSS", 0) / 1024, after.get("VmRSS", 0) / 1024
+            print(f"    bot VmRSS before {rss0:.0f} MiB, after {rss1:.0f} MiB (+{rss1 - rss0:.0f} MiB), "
+                  f"peak VmHWM {after.get('VmHWM', 0) / 1024:.0f} MiB")
         finally:
             await bot.stop()
             await fake.stop()
