@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from telegram import BotCommand
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -27,7 +28,6 @@ from recommender.store.sqlite import SQLiteHistoryStore
 from . import handlers, texts
 from .config import Config
 from .version import version
-from .limits import FloodGate
 from .logs import log_key
 from .processing import UserOrderedProcessor
 from .services import KEY, Services
@@ -42,16 +42,34 @@ LOG = logging.getLogger("bot")
 
 
 class MessageRateLimiter(AIORateLimiter):
-    """PTB's AIORateLimiter for messages, but chat actions ("typing…") bypass it.
+    """PTB's AIORateLimiter for messages, but chat actions ("typing…") bypass it; and, since
+    every Bot API call but getUpdates passes through here, the one place that retries transient
+    network errors so a reply is not lost.
 
     Telegram's 30/s and 20/min-per-group limits are about messages; counting the cosmetic chat
-    action too doubles the requests queued in a burst (docs/benchmarks.md).
+    action too doubles the requests queued in a burst (docs/benchmarks.md). RetryAfter (flood
+    wait) is waited out by AIORateLimiter itself. BadRequest and Forbidden are NetworkError
+    subclasses in PTB but final, so they are never retried.
     """
 
+    network_attempts = 3
+
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
-        if endpoint == "sendChatAction":
+        if endpoint == "sendChatAction":  # cosmetic: neither counted nor retried
             return await callback(*args, **kwargs)
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        if endpoint == "getUpdates":  # the updater has its own back-off
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        for attempt in range(1, self.network_attempts + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data,
+                                                     rate_limit_args)
+            except (BadRequest, Forbidden):
+                raise
+            except NetworkError:
+                if attempt == self.network_attempts:
+                    raise
+                await asyncio.sleep(0.5 * attempt)  # back-off before resending, not synchronisation
+        raise AssertionError("unreachable")
 
 
 def build_bot(config: Config) -> TolerantBot:
@@ -73,7 +91,6 @@ def build_application(config: Config) -> Application:
     processor = UserOrderedProcessor(
         config.max_concurrent_updates,
         max_pending_per_user=config.max_pending_per_user,
-        flood=FloodGate(config.photos_per_minute),
         log_key=log_key(config.token),
     )
     builder = (
@@ -137,7 +154,7 @@ async def stop_services(app: Application) -> None:
         return
     # Let running analyses finish (their replies are already committed or about to be).
     await asyncio.get_running_loop().run_in_executor(None, services.executor.shutdown, True)
-    await services.store.close()
+    await services.close()
 
 
 async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | None = None,

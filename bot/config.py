@@ -43,8 +43,11 @@ class Config:
     workers: int = 2  # threads running decode + detection + inference
     max_concurrent_updates: int = 64
     photos_per_minute: int = 10
+    texts_per_minute: int = 30  # texts, commands, stickers and the like
+    presses_per_minute: int = 30  # "More" presses
     max_pending_per_user: int = 20
     max_download_bytes: int = 10 * 1024 * 1024
+    download_timeout_s: int = 30  # getFile + download, then the user is told it took too long
     max_history_per_user: int = 2000
     # Liveness: how often the heartbeat is written; `--health` fails after 3 missed beats.
     heartbeat_s: float = 30.0
@@ -120,7 +123,10 @@ class Config:
             workers=get_int("WORKERS", 2),
             max_concurrent_updates=get_int("MAX_CONCURRENT_UPDATES", 64),
             photos_per_minute=get_int("PHOTOS_PER_MINUTE", 10),
+            texts_per_minute=get_int("TEXTS_PER_MINUTE", 30),
+            presses_per_minute=get_int("PRESSES_PER_MINUTE", 30),
             max_pending_per_user=get_int("MAX_PENDING_PER_USER", 20),
             max_download_bytes=get_int("MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024),
+            download_timeout_s=get_int("DOWNLOAD_TIMEOUT_S", 30),
             max_history_per_user=get_int("MAX_HISTORY_PER_USER", 2000),
         )

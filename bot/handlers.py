@@ -1,14 +1,18 @@
-"""Telegram update handlers: thin glue between what people send and the recommender."""
+"""Telegram update handlers: thin glue between what people send and the recommender.
+
+Every Bot API call goes through the bot's rate limiter, which also retries transient network
+errors (bot/app.py), so the handlers call the API plainly.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+import traceback
+from typing import Any
 
 from telegram import LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,39 +22,20 @@ from telegram.ext import (
     filters,
 )
 
-from recommender.music.service import Pick
 from recommender.types import Song
 from recommender.vision.imageio import WORK_SIDE, ImageError
 
 from . import keyboards, texts
 from . import services as svc
+from .downloads import DownloadFailed, TooLarge
+from .limits import Verdict
 from .logs import current_trace
 
 LOG = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Image files people send as documents; everything else is refused before downloading.
 IMAGE_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"})
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
-SEND_ATTEMPTS = 3
-
-
-async def with_retry(send: Callable[[], Awaitable[T]]) -> T:
-    """Retry a Bot API call on transient network errors so a reply is not lost.
-
-    RetryAfter (flood wait) is retried by the AIORateLimiter; BadRequest and Forbidden are
-    NetworkError subclasses in PTB but are final, so they are re-raised at once.
-    """
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await send()
-        except (BadRequest, Forbidden, RetryAfter):
-            raise
-        except NetworkError:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(0.5 * attempt)  # back-off before resending, not synchronisation
-    raise AssertionError("unreachable")
 
 
 def _is_private(update: Update) -> bool:
@@ -68,13 +53,46 @@ def _mentions_bot(message: Message, username: str | None) -> bool:
     return bool(username) and f"@{username.casefold()}" in caption
 
 
+def _sender_id(update: Update) -> int | None:
+    """The person behind an update, or None: channel posts and messages sent on behalf of a chat
+    (anonymous group admins, linked channels) have no one whose history or settings to use."""
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return None
+    user = update.effective_user
+    return user.id if user is not None and not user.is_bot else None
+
+
 async def _reply(update: Update, text: str, **kwargs: Any) -> Message:
     message = update.effective_message
-    assert message is not None
+    assert message is not None  # only called for updates that carry a message
     kwargs.setdefault("parse_mode", ParseMode.HTML)
     # In groups, quote the message answered so it is clear whose photo this is about.
     kwargs.setdefault("do_quote", not _is_private(update))
-    return await with_retry(lambda: message.reply_text(text, **kwargs))
+    return await message.reply_text(text, **kwargs)
+
+
+async def _admitted(update: Update, services: svc.Services, kind: str, user_id: int) -> bool:
+    """Ask the flood limits before working: over the limit, tell the user once, then stay quiet."""
+    verdict = services.floods.check(kind, user_id)
+    if verdict is Verdict.ALLOW:
+        return True
+    trace = current_trace()
+    if verdict is Verdict.DROP:
+        trace.done("dropped_flood")
+        return False
+    notice = texts.FLOODED[kind].format(limit=services.floods.limit(kind))
+    if update.callback_query is not None:
+        await update.callback_query.answer(notice, show_alert=True)
+    else:
+        await _reply(update, notice)
+    trace.done("flood_warned")
+    return False
+
+
+async def _refuse_too_large(update: Update, size: int | None, limit: int) -> None:
+    await _reply(update, texts.too_large(size, limit))
+    current_trace().done("too_large", **({"bytes": size} if size is not None else {}))
 
 
 def _song_options(song: Song) -> LinkPreviewOptions:
@@ -85,32 +103,41 @@ def _song_options(song: Song) -> LinkPreviewOptions:
 # --- commands --------------------------------------------------------------------------------
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if _is_private(update):
-        await _reply(update, texts.START)
-    else:
-        await _reply(update, texts.GROUP_HINT)
+    if not await _admitted_text(update, context):
+        return
+    await _reply(update, texts.START if _is_private(update) else texts.GROUP_HINT)
     current_trace().done("start")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _admitted_text(update, context):
+        return
     await _reply(update, texts.help_text(svc.get(context).bot_username))
     current_trace().done("help")
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = update.effective_user
-    assert user is not None
-    n = await svc.get(context).store.forget(user.id)
+    user_id = _sender_id(update)
+    if user_id is None:
+        current_trace().done("ignored_no_sender")
+        return
+    if not await _admitted_text(update, context):
+        return
+    n = await svc.get(context).store.forget(user_id)
     await _reply(update, texts.forgot(n) if n else texts.FORGOT_NOTHING)
     current_trace().done("forget", forgotten=n)
 
 
 async def lift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = update.effective_user
-    assert user is not None
+    user_id = _sender_id(update)
+    if user_id is None:
+        current_trace().done("ignored_no_sender")
+        return
+    if not await _admitted_text(update, context):
+        return
     store = svc.get(context).store
-    on = not await store.get_lift(user.id)
-    await store.set_lift(user.id, on)
+    on = not await store.get_lift(user_id)
+    await store.set_lift(user_id, on)
     await _reply(update, texts.LIFT_ON if on else texts.LIFT_OFF)
     current_trace().done("lift", lift=int(on))
 
@@ -118,6 +145,8 @@ async def lift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not _is_private(update):
         current_trace().done("ignored_group")
+        return
+    if not await _admitted_text(update, context):
         return
     await _reply(update, texts.HINT)
     current_trace().done("hint")
@@ -128,11 +157,22 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or not _is_private(update):
         current_trace().done("ignored_group")
         return
+    if not await _admitted_text(update, context):
+        return
     kind = next((k for k in texts.UNSUPPORTED_MEDIA if getattr(message, k, None)), "other")
     if kind == "other" and getattr(message, "video_note", None):
         kind = "video"
     await _reply(update, texts.UNSUPPORTED_MEDIA[kind])
     current_trace().done("unsupported", media=kind)
+
+
+async def _admitted_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Texts, commands and media the bot only answers: flood-limited per sender (or chat)."""
+    key = _sender_id(update)
+    if key is None:
+        chat = update.effective_chat
+        key = chat.id if chat is not None else 0
+    return await _admitted(update, svc.get(context), "text", key)
 
 
 # --- photos ------------------------------------------------------------------------------------
@@ -146,7 +186,7 @@ def _chosen_file(message: Message) -> tuple[str, int | None] | str:
         best = next((p for p in sizes if max(p.width, p.height) >= WORK_SIDE), sizes[-1])
         return best.file_id, best.file_size
     document = message.document
-    assert document is not None
+    assert document is not None  # the handler's filter: a photo or a document
     mime = (document.mime_type or "").lower()
     name = (document.file_name or "").lower()
     if mime not in IMAGE_MIME_TYPES and not (mime in ("", "application/octet-stream")
@@ -159,14 +199,15 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = svc.get(context)
     trace = current_trace()
     message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
+    assert message is not None  # the handler's filter: a photo or a document
     if not _is_private(update) and not _mentions_bot(message, services.bot_username):
         trace.done("ignored_group")
         return
-    if trace.flood == "warn":
-        await _reply(update, texts.FLOODED.format(limit=services.config.photos_per_minute))
-        trace.done("flood_warned")
+    user_id = _sender_id(update)
+    if user_id is None:
+        trace.done("ignored_no_sender")
+        return
+    if not await _admitted(update, services, "photo", user_id):
         return
     chosen = _chosen_file(message)
     if isinstance(chosen, str):
@@ -174,19 +215,18 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         trace.done("not_image")
         return
     file_id, size = chosen
-    limit = services.config.max_download_bytes
-    if size is not None and size > limit:
-        await _reply(update, texts.TOO_LARGE_DOWNLOAD.format(size=texts.human_bytes(size),
-                                                             limit=texts.human_bytes(limit)))
-        trace.done("too_large", bytes=size)
+    if size is not None and size > services.config.max_download_bytes:
+        await _refuse_too_large(update, size, services.config.max_download_bytes)
         return
     chat = update.effective_chat
-    assert chat is not None
+    assert chat is not None  # a message always has a chat
     # "typing…" while we work; sent alongside the download rather than before it (one round
     # trip less), and cosmetic: its failure never fails the answer.
     typing = asyncio.create_task(_chat_action(context, chat.id))
     try:
-        await _answer_photo(update, context, services, file_id, limit)
+        data = await _download(update, context, services, file_id)
+        if data is not None:
+            await _answer_photo(update, services, user_id, data)
     finally:
         await typing
 
@@ -198,24 +238,45 @@ async def _chat_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None
         pass
 
 
-async def _answer_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, services: svc.Services,
-                        file_id: str, limit: int) -> None:
+async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, services: svc.Services,
+                    file_id: str) -> bytes | None:
+    """The image in memory (never on disk), or None when the user was told why not."""
     trace = current_trace()
-    user = update.effective_user
-    assert user is not None
-    tg_file = await with_retry(lambda: context.bot.get_file(file_id))
-    if tg_file.file_size is not None and tg_file.file_size > limit:
-        await _reply(update, texts.TOO_LARGE_DOWNLOAD.format(size=texts.human_bytes(tg_file.file_size),
-                                                             limit=texts.human_bytes(limit)))
-        trace.done("too_large", bytes=tg_file.file_size)
-        return
-    data = bytes(await with_retry(tg_file.download_as_bytearray))  # in memory only, never on disk
+    limit = services.config.max_download_bytes
+    try:
+        async with asyncio.timeout(services.config.download_timeout_s):
+            try:
+                tg_file = await context.bot.get_file(file_id)
+            except BadRequest as exc:
+                # Telegram refuses getFile for files over its own 20 MB download limit.
+                if "too big" in exc.message.lower():
+                    raise TooLarge(None) from None
+                raise DownloadFailed(f"getFile: {type(exc).__name__}") from None
+            except TelegramError as exc:
+                raise DownloadFailed(f"getFile: {type(exc).__name__}") from None
+            if tg_file.file_size is not None and tg_file.file_size > limit:
+                raise TooLarge(tg_file.file_size)
+            data = await services.downloads.fetch(str(tg_file.file_path))
+    except TooLarge as exc:
+        await _refuse_too_large(update, exc.size, limit)
+        return None
+    except TimeoutError:
+        LOG.warning("update %s: download gave up after %d s", trace.update_id,
+                    services.config.download_timeout_s)
+        await _reply(update, texts.DOWNLOAD_SLOW)
+        trace.done("download_timeout")
+        return None
+    except DownloadFailed as exc:
+        LOG.warning("update %s: download failed: %s", trace.update_id, exc)
+        await _reply(update, texts.DOWNLOAD_FAILED)
+        trace.done("download_failed")
+        return None
     LOG.debug("update %s: downloaded %d bytes", trace.update_id, len(data))
-    if len(data) > limit:
-        await _reply(update, texts.TOO_LARGE_DOWNLOAD.format(size=texts.human_bytes(len(data)),
-                                                             limit=texts.human_bytes(limit)))
-        trace.done("too_large", bytes=len(data))
-        return
+    return data
+
+
+async def _answer_photo(update: Update, services: svc.Services, user_id: int, data: bytes) -> None:
+    trace = current_trace()
     try:
         analysis = await services.analyze(data)
     except ImageError as exc:
@@ -231,83 +292,99 @@ async def _answer_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, serv
         trace.done("no_face")
         return
     mood = analysis.mood
-    pick = await services.songs.next(user.id, mood)
+    pick = await services.songs.next(user_id, mood)
     reply = texts.analysis_reply(
         emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=mood,
         n_faces=len(analysis.faces), pick=pick)
     if pick is None:
         await _reply(update, reply)
-        trace.done("no_songs", mood=mood)
+        trace.done("no_songs")
         return
     await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
-    trace.done("song", faces=len(analysis.faces), emotion=analysis.emotion, mood=mood,
-               restarted=int(pick.restarted))
+    trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
 
 # --- "More" ------------------------------------------------------------------------------------
 
 async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The query is answered exactly once: after the song is sent (stopping the spinner), or,
+    when anything fails before, by the error handler with an alert."""
     services = svc.get(context)
     trace = current_trace()
     query = update.callback_query
-    assert query is not None
+    assert query is not None  # a CallbackQueryHandler's update
     request = keyboards.parse_more(query.data)
-    user_id = query.from_user.id
     if request is None or not services.songs.knows(request.mood):
-        await with_retry(lambda: query.answer(texts.MORE_UNKNOWN, show_alert=True))
+        await query.answer(texts.MORE_UNKNOWN, show_alert=True)
         trace.done("stale_button")
         return
-    # Answer first: it stops the button's spinner while we pick the song.
+    user_id = query.from_user.id
+    if not await _admitted(update, services, "press", user_id):
+        return
+    pick = await services.songs.next(user_id, request.mood, after=request.step or 0)
+    if pick is None:
+        raise LookupError("no song for a known mood")
+    chat_id = query.message.chat.id if query.message else user_id
+    await context.bot.send_message(
+        chat_id, texts.more_reply(pick), parse_mode=ParseMode.HTML,
+        reply_markup=keyboards.more_keyboard(request.mood, pick.lift_step),
+        link_preview_options=_song_options(pick.song))
     try:
         await query.answer()
-    except BadRequest:
-        pass  # a query older than ~15 min cannot be answered; still serve the song
-    mood = request.mood
-    pick = await services.songs.next(user_id, mood, after=request.step or 0)
-    assert pick is not None
-    chat_id = query.message.chat.id if query.message else user_id
-    await with_retry(lambda: context.bot.send_message(
-        chat_id, texts.more_reply(pick), parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
-        link_preview_options=_song_options(pick.song)))
-    trace.done("more", mood=mood, restarted=int(pick.restarted),
+    except TelegramError:
+        pass  # too old (~15 min) or unreachable: the song is there, the spinner stops by itself
+    trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
 
 
 async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    assert query is not None
-    await with_retry(lambda: query.answer(texts.MORE_UNKNOWN, show_alert=True))
+    assert query is not None  # a CallbackQueryHandler's update
+    await query.answer(texts.MORE_UNKNOWN, show_alert=True)
     current_trace().done("stale_button")
 
 
 # --- errors ------------------------------------------------------------------------------------
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Last resort: log without payloads, tell the user, keep running."""
+    """Last resort: log where it failed (not the message: it may quote what a user sent), tell
+    the user once, keep running."""
     error = context.error
     current_trace().done("error", error=type(error).__name__)
-    LOG.error("handler failed: %s: %s", type(error).__name__, error,
-              exc_info=(type(error), error, error.__traceback__) if error else None)
+    frames = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
+    LOG.error("handler failed: %s\n%s", type(error).__name__, frames.rstrip())
     if isinstance(update, Update):
         try:
-            if update.callback_query:
-                await update.callback_query.answer(texts.BUSY_ERROR, show_alert=True)
-            elif update.effective_message and _is_private(update):
-                await update.effective_message.reply_text(texts.BUSY_ERROR)
+            await _tell_failure(update, context)
         except TelegramError:
             pass
 
 
+async def _tell_failure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(texts.BUSY_ERROR, show_alert=True)
+            return
+        except BadRequest:
+            pass  # answered already or too old: say it in the chat instead
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        await context.bot.send_message(chat_id, texts.BUSY_ERROR)
+    elif update.effective_message is not None and update.effective_chat is not None \
+            and update.effective_chat.type != ChatType.CHANNEL:
+        await _reply(update, texts.BUSY_ERROR)
+
+
 def register(app: Application) -> None:
-    # Edits are ignored: re-captioning a photo must not serve another song. Channels are out.
+    # Edits are ignored: re-captioning a photo must not serve another song. Channels are out:
+    # nothing there is sent by a person the bot could answer.
     fresh = ~filters.UpdateType.EDITED
     chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & fresh
-    app.add_handler(CommandHandler("start", start, filters=fresh))
-    app.add_handler(CommandHandler("help", help_command, filters=fresh))
-    app.add_handler(CommandHandler("forget", forget, filters=fresh))
-    app.add_handler(CommandHandler("lift", lift, filters=fresh))
+    app.add_handler(CommandHandler("start", start, filters=chats))
+    app.add_handler(CommandHandler("help", help_command, filters=chats))
+    app.add_handler(CommandHandler("forget", forget, filters=chats))
+    app.add_handler(CommandHandler("lift", lift, filters=chats))
     # Before the photo handler: Telegram also fills `document` for GIF animations.
     app.add_handler(MessageHandler(
         chats & (filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.VOICE

@@ -6,6 +6,7 @@ weeks later.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,6 +14,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 MORE_PREFIX = "more:"
 MORE_PATTERN = r"^more:"
 MAX_STEP = 99  # keeps the data short; lift mode has long reached its brightest songs by then
+# Strict on purpose: the data comes back from the client, so only what more_data writes is read
+# (ASCII letters and digits, bounded), and anything else is a stale or forged button.
+_MORE_DATA = re.compile(r"more:([a-z]{1,16})(?::([0-9]{1,2}))?")
 
 
 @dataclass(frozen=True)
@@ -27,14 +31,11 @@ def more_data(mood: str, step: int | None = None) -> str:
 
 def parse_more(data: str | None) -> MoreRequest | None:
     """What a "More" button asks for, or None for data that is not one."""
-    if not data or not data.startswith(MORE_PREFIX):
+    match = _MORE_DATA.fullmatch(data or "")
+    if match is None:
         return None
-    mood, _, step = data[len(MORE_PREFIX):].partition(":")
-    if not mood:
-        return None
-    if not step:
-        return MoreRequest(mood, None)
-    return MoreRequest(mood, int(step)) if step.isdigit() else None
+    mood, step = match.groups()
+    return MoreRequest(mood, None if step is None else int(step))
 
 
 def more_keyboard(mood: str, step: int | None = None) -> InlineKeyboardMarkup:

@@ -1,4 +1,4 @@
-"""Per-user flood control: a sliding window, pure and clock-injected so it is testable."""
+"""Per-user flood control: a sliding window per kind of work, pure and clock-injected so it is testable."""
 from __future__ import annotations
 
 import time
@@ -43,3 +43,21 @@ class FloodGate:
         for uid in [u for u, h in self._hits.items() if not h or h[-1] <= now - self.window_s]:
             self._hits.pop(uid, None)
             self._warned_until.pop(uid, None)
+
+
+class Floods:
+    """The flood limits the handlers ask before doing work: one gate per kind, per user."""
+
+    KINDS = ("photo", "text", "press")
+
+    def __init__(self, photos_per_minute: int, texts_per_minute: int, presses_per_minute: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.gates = {"photo": FloodGate(photos_per_minute, clock=clock),
+                      "text": FloodGate(texts_per_minute, clock=clock),
+                      "press": FloodGate(presses_per_minute, clock=clock)}
+
+    def check(self, kind: str, user_id: int) -> Verdict:
+        return self.gates[kind].check(user_id)
+
+    def limit(self, kind: str) -> int:
+        return self.gates[kind].per_window

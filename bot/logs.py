@@ -1,4 +1,4 @@
-"""Logging: one line per handled update, secrets redacted, user ids hashed.
+"""Logging: one line per handled update (outcomes, not content), secrets redacted, user ids hashed.
 
 httpx logs every request URL at INFO, and Bot API URLs contain the token, so httpx/httpcore are
 held at WARNING and, as a second line of defence, every formatted line (tracebacks included)
@@ -6,13 +6,17 @@ has the token and webhook secret replaced.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import hmac
 import logging
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from telegram import Update
 
 LOG = logging.getLogger("bot")
 UPDATES = logging.getLogger("bot.updates")
@@ -43,6 +47,9 @@ def configure(level: str, secrets: Iterable[str], stream=None) -> None:
     for noisy in ("httpx", "httpcore", "aiosqlite", "tornado.access", "apscheduler", "PIL", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # PTB logs a server answer that is not JSON with a traceback and the raw body, then raises
+    # the same error, which the bot reports in one line.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
 
 
 def log_key(token: str) -> bytes:
@@ -58,15 +65,36 @@ def user_tag(user_id: int | None, key: bytes) -> str:
     return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:12]
 
 
+def update_kind(update: object) -> str:
+    if not isinstance(update, Update):
+        return "other"
+    if update.callback_query:
+        return "callback"
+    msg = update.effective_message
+    if msg is None:
+        return "other"
+    if msg.photo:
+        return "photo"
+    if msg.document:
+        return "document"
+    if msg.text:
+        return "command" if msg.text.startswith("/") else "text"
+    for kind in ("sticker", "video", "video_note", "voice", "audio", "animation"):
+        if getattr(msg, kind, None):
+            return kind
+    return "other"
+
+
 @dataclass
 class UpdateTrace:
-    """What happened to one update; handlers fill it in, the processor logs it once."""
+    """What happened to one update; handlers record the outcome, `logged_update` logs it once.
+
+    Outcomes and counts only: never what a photo showed, a message said or a button carried."""
 
     update_id: int
     kind: str
     user: str
     outcome: str = "unhandled"
-    flood: str = "allow"  # allow | warn (the handler replies politely instead of working)
     fields: dict[str, object] = field(default_factory=dict)
 
     def done(self, outcome: str, **fields: object) -> None:
@@ -91,5 +119,17 @@ def current_trace() -> UpdateTrace:
     return trace
 
 
-def set_trace(trace: UpdateTrace) -> contextvars.Token:
-    return _current.set(trace)
+@contextlib.contextmanager
+def logged_update(update: object, key: bytes) -> Iterator[UpdateTrace]:
+    """The trace of one update for the code handling it, logged as one line when it is done
+    (dropped, answered or failed), with the latency since it arrived."""
+    started = time.perf_counter()
+    user = update.effective_user if isinstance(update, Update) else None
+    trace = UpdateTrace(update_id=getattr(update, "update_id", -1), kind=update_kind(update),
+                        user=user_tag(user.id if user else None, key))
+    token = _current.set(trace)
+    try:
+        yield trace
+    finally:
+        UPDATES.info(trace.line((time.perf_counter() - started) * 1000))
+        _current.reset(token)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from telegram.ext import ContextTypes
@@ -12,6 +12,8 @@ from recommender.music.service import SongService
 from recommender.store.base import HistoryStore
 
 from .config import Config
+from .downloads import Downloader
+from .limits import Floods
 
 if TYPE_CHECKING:  # loads OpenCV and LiteRT: imported when serving starts, not by --health
     from recommender.pipeline import Analysis, Pipeline
@@ -26,6 +28,17 @@ class Services:
     songs: SongService
     executor: ThreadPoolExecutor
     bot_username: str | None = None
+    floods: Floods = field(init=False)
+    downloads: Downloader = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.config
+        self.floods = Floods(c.photos_per_minute, c.texts_per_minute, c.presses_per_minute)
+        self.downloads = Downloader(c.max_download_bytes, connections=c.max_concurrent_updates)
+
+    async def close(self) -> None:
+        await self.downloads.aclose()
+        await self.store.close()
 
     @property
     def store(self) -> HistoryStore:

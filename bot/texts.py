@@ -114,8 +114,17 @@ NO_FACE = (
     "Tip: face the camera, make sure your face is well lit and not too small, then try again."
 )
 NOT_IMAGE = "That file isn't an image I can read. Please send a photo (JPEG, PNG or WebP)."
-TOO_LARGE_DOWNLOAD = ("That file is too big for me ({size}). Please send it as a normal photo, "
-                      "or a file under {limit}.")
+
+
+def too_large(size: int | None, limit: int) -> str:
+    """`size` None: a file known only to be over the limit (its download was stopped there)."""
+    told = human_bytes(size) if size is not None else f"over {human_bytes(limit)}"
+    return (f"That file is too big for me ({told}). Please send it as a normal photo, "
+            f"or a file under {human_bytes(limit)}.")
+
+
+DOWNLOAD_SLOW = "Getting that photo from Telegram took too long ⏳ Please send it again in a moment."
+DOWNLOAD_FAILED = "I couldn't fetch that photo from Telegram 😕 Please send it again in a moment."
 UNSUPPORTED_MEDIA = {
     "sticker": "Nice sticker! 😄 But I need a real photo of a face to pick a song.",
     "video": "I can't watch videos yet 🎬 — please send a photo instead.",
@@ -124,14 +133,19 @@ UNSUPPORTED_MEDIA = {
     "animation": "GIFs are fun, but I need a still photo of a face.",
     "other": "I can only read photos. Send me a selfie 📸",
 }
-FLOODED = ("Whoa, that's a lot of photos! 😅 I can look at {limit} a minute — "
-           "I'll skip the extra ones; try again in a minute.")
+FLOODED = {
+    "photo": "Whoa, that's a lot of photos! 😅 I can look at {limit} a minute — "
+             "I'll skip the extra ones; try again in a minute.",
+    "text": "Whoa, that's a lot of messages! 😅 I'll skip the extra ones for a minute.",
+    "press": "That's a lot of songs at once! 😅 Give me a minute, then tap More again.",
+}
 BUSY_ERROR = "Something went wrong on my side 😓 Please try again in a moment."
 MORE_UNKNOWN = "This button is from an older version of me — send a new photo, please."
+
+
 def forgot(n: int) -> str:
     songs = "1 song" if n == 1 else f"{n} songs"
     return f"Done — I forgot the {songs} I had served you, and your settings. 🧹"
-
 
 
 FORGOT_NOTHING = "I had nothing stored about you. 🧹"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tornado.httpserver
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 
@@ -81,6 +82,9 @@ class FakeTelegram:
         self.allowed_updates: list[str] | None = None  # as the bot last asked (getUpdates/setWebhook)
         self.get_updates_calls = 0
         self.delivered: list[int] = []  # update ids handed out by getUpdates
+        self.failure_descriptions: dict[str, str] = {}  # method → the error text Telegram gives
+        self.file_behaviours: dict[str, FileBehaviour] = {}  # file id → how its download misbehaves
+        self.answered_queries: set[str] = set()
         self._cond = asyncio.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -138,6 +142,17 @@ class FakeTelegram:
             self.declared_sizes[file_id] = declared_size
         return file_id
 
+    def add_misbehaving_file(self, *, stream_bytes: int | None = None, hang: bool = False,
+                             status: int | None = None, chunk: int = 64 * 1024) -> str:
+        """A file whose download misbehaves, and whose size neither the message nor getFile tells
+        (as for some forwarded files): `stream_bytes` bytes sent in chunks with no Content-Length
+        (None with neither hang nor status: a stream that never ends), `hang`: the server never
+        answers, `status`: the download fails with this HTTP status."""
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = b""
+        self.file_behaviours[file_id] = FileBehaviour(stream_bytes, hang, status, chunk)
+        return file_id
+
     def user(self, user_id: int, chat_id: int | None = None, chat_type: str = "private") -> FakeUser:
         return FakeUser(self, user_id, chat_id if chat_id is not None else user_id, chat_type)
 
@@ -150,6 +165,14 @@ class FakeTelegram:
 
     def sent_to(self, chat_id: int, method: str = "sendMessage") -> list[Sent]:
         return [s for s in self.sent if s.method == method and s.chat_id == chat_id]
+
+    def _wake(self) -> None:
+        """Re-check waiters from a synchronous callback (a client hanging up)."""
+        async def notify() -> None:
+            async with self._cond:
+                self._cond.notify_all()
+
+        asyncio.get_running_loop().create_task(notify())
 
     async def _record(self, call: Sent) -> None:
         async with self._cond:
@@ -209,7 +232,8 @@ class FakeTelegram:
             if status == 429:  # flood wait, as Telegram sends it
                 return status, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
                                 "description": "Too Many Requests: retry after 1"}
-            return status, {"ok": False, "error_code": status, "description": "Bad Gateway"}
+            return status, {"ok": False, "error_code": status,
+                            "description": self.failure_descriptions.get(method, "Bad Gateway")}
         result: Any = True
         if method == "getMe":
             result = BOT_USER
@@ -229,9 +253,10 @@ class FakeTelegram:
             file_id = str(params["file_id"])
             if file_id not in self.files:
                 return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
-            size = self.declared_sizes.get(file_id, len(self.files[file_id]))
-            result = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
+            result = {"file_id": file_id, "file_unique_id": f"u{file_id}",
                       "file_path": f"photos/{file_id}.jpg"}
+            if file_id not in self.file_behaviours:
+                result["file_size"] = self.declared_sizes.get(file_id, len(self.files[file_id]))
         elif method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id", 0))
             msg = self.message(chat_id, str(params.get("text", "")))
@@ -239,7 +264,13 @@ class FakeTelegram:
                 msg["reply_markup"] = params["reply_markup"]
             await self._record(Sent(method, params, msg["message_id"]))
             return 200, {"ok": True, "result": msg}
-        elif method in ("sendChatAction", "answerCallbackQuery", "deleteMessage"):
+        elif method == "answerCallbackQuery":
+            query_id = str(params.get("callback_query_id"))
+            if query_id in self.answered_queries:  # Telegram accepts one answer per query
+                return 400, {"ok": False, "error_code": 400, "description":
+                             "Bad Request: query is too old and response timeout expired or query ID is invalid"}
+            self.answered_queries.add(query_id)
+        elif method in ("sendChatAction", "deleteMessage"):
             pass
         elif method in ("close", "logOut", "getMyCommands"):
             result = [] if method == "getMyCommands" else True
@@ -295,11 +326,19 @@ class _ApiHandler(tornado.web.RequestHandler):
         pass
 
 
+@dataclass
+class FileBehaviour:
+    stream_bytes: int | None
+    hang: bool
+    status: int | None
+    chunk: int
+
+
 class _FileHandler(tornado.web.RequestHandler):
     def initialize(self, fake: FakeTelegram) -> None:
         self.fake = fake
 
-    def get(self, token: str, path: str) -> None:
+    async def get(self, token: str, path: str) -> None:
         file_id = path.rsplit("/", 1)[-1].removesuffix(".jpg")
         if token != self.fake.token or file_id not in self.fake.files:
             self.set_status(404)
@@ -307,8 +346,42 @@ class _FileHandler(tornado.web.RequestHandler):
             return
         self.fake.calls.append("download")
         self.fake.downloads.append(file_id)
+        async with self.fake._cond:
+            self.fake._cond.notify_all()
         self.set_header("Content-Type", "application/octet-stream")
-        self.finish(self.fake.files[file_id])
+        behaviour = self.fake.file_behaviours.get(file_id)
+        if behaviour is None:
+            self.finish(self.fake.files[file_id])
+        else:
+            await self._misbehave(behaviour)
+
+    async def _misbehave(self, behaviour: FileBehaviour) -> None:
+        if behaviour.status is not None:
+            self.set_status(behaviour.status)
+            self.finish("Internal Server Error")
+            return
+        if behaviour.hang:
+            async with self.fake._cond:
+                await self.fake._cond.wait_for(lambda: self.fake._closing or self.request.connection.stream.closed())
+            return
+        block = b"\xff" * behaviour.chunk
+        sent = 0
+        try:
+            # No Content-Length: tornado sends chunked transfer encoding, so only counting tells the size.
+            while (behaviour.stream_bytes is None or sent < behaviour.stream_bytes) and not self.fake._closing:
+                part = block if behaviour.stream_bytes is None else block[:behaviour.stream_bytes - sent]
+                self.write(part)
+                await self.flush()
+                sent += len(part)
+            self.finish()
+        except tornado.iostream.StreamClosedError:
+            pass  # the bot stopped reading: what a bounded download does
+
+    def on_connection_close(self) -> None:
+        self.fake._wake()
+
+    def log_exception(self, *args: Any) -> None:
+        pass
 
 
 class FakeUser:
@@ -369,6 +442,13 @@ class FakeUser:
         if mime_type:
             doc["mime_type"] = mime_type
         return await self.fake.push(self._message(document=doc))
+
+    async def send_file_id(self, file_id: str, file_name: str = "photo.jpg",
+                           mime_type: str = "image/jpeg") -> dict[str, Any]:
+        """An image file already on the server (see add_misbehaving_file), sent without a size."""
+        return await self.fake.push(self._message(document={
+            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
+            "mime_type": mime_type}))
 
     async def send_sticker(self) -> dict[str, Any]:
         return await self.fake.push(self._message(sticker={

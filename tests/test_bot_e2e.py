@@ -88,7 +88,10 @@ async def test_ten_more_presses_then_exhausted_then_start_over(fake, pipeline, t
         assert len(set(served[:11])) == 11, "ten More presses gave a repeat"
         assert sorted(served) == sorted(s.track_id for s in CATALOG.songs(mood))
         assert len(message_ids) == SONGS_PER_MOOD  # each song is a new message
-        assert sum(1 for s in fake.sent if s.method == "answerCallbackQuery") == SONGS_PER_MOOD - 1
+        # Each press is answered once, after its song is sent (which stops the spinner).
+        await fake.wait_for(lambda: sum(1 for s in fake.sent if s.method == "answerCallbackQuery")
+                            == SONGS_PER_MOOD - 1)
+        assert fake.calls.count("answerCallbackQuery") == SONGS_PER_MOOD - 1  # none twice
         # The mood is exhausted: say so, and start over with the longest-unheard song.
         await user.press(reply)
         again = await user.reply()

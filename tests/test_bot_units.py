@@ -8,7 +8,7 @@ import pytest
 
 from bot import keyboards, texts
 from bot.config import DEFAULT_API_URL, DEFAULT_FILE_URL, Config, ConfigError
-from bot.limits import FloodGate, Verdict
+from bot.limits import FloodGate, Floods, Verdict
 from bot.logs import RedactingFormatter, user_tag
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.music.service import Pick
@@ -64,6 +64,10 @@ def test_more_button_carries_its_mood():
     assert keyboards.parse_more("more:sad:x") is None
     assert len(button.callback_data.encode()) <= 64  # Telegram's limit
     assert keyboards.parse_more("other:x") is None and keyboards.parse_more(None) is None
+    # Data comes back from the client: only what more_data writes is read, the rest is stale.
+    for forged in ("more:sad:²", "more:sad:" + "9" * 5000, "more:sad:٣", "more:Sad", "more:sad:1:2",
+                   "more:", "more:sad:", "more:sad\n", " more:sad"):
+        assert keyboards.parse_more(forged) is None, forged
 
 
 def test_help_lists_the_mapping_privacy_and_commands():
@@ -106,6 +110,47 @@ def test_user_tags_are_stable_pseudonyms():
     assert user_tag(42, key) == user_tag(42, key) != user_tag(43, key)
     assert len(user_tag(42, key)) == 12 and int(user_tag(42, key), 16) >= 0
     assert user_tag(42, key) != user_tag(42, b"other-key")
+
+
+async def test_rate_limiter_retries_network_errors_but_not_final_ones():
+    from telegram.error import BadRequest, Forbidden, NetworkError
+
+    from bot.app import MessageRateLimiter
+
+    limiter = MessageRateLimiter()
+    await limiter.initialize()
+    calls: list[str] = []
+
+    def failing(error: Exception, times: int):
+        async def call(name: str):
+            calls.append(name)
+            if calls.count(name) <= times:
+                raise error
+            return True
+        return call
+
+    try:
+        for error in (BadRequest("Bad Request: message text is empty"), Forbidden("blocked")):
+            with pytest.raises(type(error)):
+                await limiter.process_request(failing(error, 1), ("final",), {}, "sendMessage", {"chat_id": 1}, None)
+            assert calls == ["final"]
+            calls.clear()
+        with pytest.raises(NetworkError):  # cosmetic: one try only
+            await limiter.process_request(failing(NetworkError("x"), 1), ("action",), {}, "sendChatAction",
+                                          {"chat_id": 1}, None)
+        assert await limiter.process_request(failing(NetworkError("Bad Gateway"), 1), ("send",), {},
+                                             "sendMessage", {"chat_id": 1}, None) is True
+        assert calls == ["action", "send", "send"]
+    finally:
+        await limiter.shutdown()
+
+
+def test_floods_are_counted_per_kind():
+    now = [0.0]
+    floods = Floods(photos_per_minute=1, texts_per_minute=2, presses_per_minute=1, clock=lambda: now[0])
+    assert floods.check("photo", 1) is Verdict.ALLOW and floods.check("photo", 1) is Verdict.WARN
+    assert [floods.check("text", 1) for _ in range(3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.WARN]
+    assert floods.check("press", 1) is Verdict.ALLOW and floods.limit("text") == 2
 
 
 async def test_chat_actions_bypass_the_message_rate_limit():
