@@ -2,7 +2,7 @@
 
 The CSV parse takes ~10 s, so arrays are cached as an .npz beside nothing we ship
 (default cache dir: ~/.cache/music-mood-lifter, configurable); an .npz can also be
-passed directly (that is how the data travels to a GPU machine).
+passed directly (a compact way to move the data to another machine).
 """
 from __future__ import annotations
 

@@ -148,7 +148,7 @@ class Trainer(keras.callbacks.Callback):
 
 def save_weights_only(net: keras.Model, path: Path, args) -> None:
     """The layer weights without the optimizer's slots, which a compiled model's save_weights
-    adds (3× the size: too big to bring a wide model back from a lent GPU machine)."""
+    adds (3× the size), so a run's best weights stay small enough to move between machines."""
     bare = build_arch(args.arch, dropout=args.dropout)
     bare.set_weights(net.get_weights())
     bare.save_weights(path)
