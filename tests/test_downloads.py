@@ -5,7 +5,7 @@ import logging
 import time
 
 from bot import texts
-from bot_harness import bot_config, fake, pipeline, running_bot, selfie_jpeg  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot, selfie_jpeg
 
 
 async def test_a_file_without_a_size_that_never_ends_is_cut_at_the_limit(fake, pipeline, tmp_path):

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from bot import texts
-from bot_harness import bot_config, fake, pipeline, running_bot, selfie_jpeg  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot, selfie_jpeg
 from fake_telegram import BOT_USER, FakeTelegram
 
 ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}

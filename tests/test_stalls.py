@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from bot import texts
-from bot_harness import bot_config, fake, pipeline, running_bot, selfie_jpeg  # noqa: F401  (pytest fixtures)
+from bot_harness import bot_config, running_bot, selfie_jpeg
 
 
 async def test_users_stuck_on_a_download_with_queued_texts_do_not_stall_a_new_user(fake, pipeline, tmp_path):
