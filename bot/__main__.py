@@ -68,9 +68,9 @@ def load_env_file(directory: Path = PROJECT_ROOT) -> None:
 
 async def _open_database(config) -> None:
     """Open the history for writing and close it again, exactly as the bot opens it."""
-    from recommender.store.sqlite import SQLiteHistoryStore
+    from .app import open_history
 
-    store = await SQLiteHistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
+    store = await open_history(config)
     await store.close()
 
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _fail(str(exc))
         return EXIT_CONFIG
-    secrets = (config.token, config.webhook_secret)
+    secrets = config.secrets
     logs.configure(config.log_level, secrets)
 
     if args.health:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             _fail(f"cannot start: {type(exc).__name__}: {exc}", secrets)
             return EXIT_CONFIG
         print(f"ok: config valid; {len(catalog)} songs in {len(catalog.moods)} moods; models loaded; "
-              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database_path}")
+              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}")
         return 0
 
     try:

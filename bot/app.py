@@ -23,6 +23,7 @@ from telegram.request import HTTPXRequest
 
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
+from recommender.store.base import HistoryStore
 from recommender.store.sqlite import SQLiteHistoryStore
 
 from . import handlers, texts
@@ -106,6 +107,16 @@ def build_application(config: Config) -> Application:
     return app
 
 
+async def open_history(config: Config) -> HistoryStore:
+    """PostgreSQL when DATABASE_URL is set (several replicas), else the SQLite file; raises
+    DatabaseUnusable with one line when it cannot be used."""
+    if config.database_url:
+        from recommender.store.postgres import PostgresHistoryStore
+
+        return await PostgresHistoryStore.open(config.database_url, max_per_user=config.max_history_per_user)
+    return await SQLiteHistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
+
+
 def load_pipeline() -> Pipeline:
     from recommender.pipeline import Pipeline  # heavy imports (OpenCV, LiteRT) only when serving
 
@@ -130,7 +141,7 @@ async def start_services(app: Application, config: Config, *, pipeline: Pipeline
     """Open the history, load + warm the models once, publish the command menu."""
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="analyze")
-    store = await SQLiteHistoryStore.open(config.database_path, max_per_user=config.max_history_per_user)
+    store = await open_history(config)
     try:
         if pipeline is None:
             pipeline = await loop.run_in_executor(executor, load_pipeline)
@@ -183,7 +194,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
             assert config.webhook_url and config.webhook_secret
             server = WebhookServer(app, listen=config.webhook_listen, port=config.port,
                                    path=config.webhook_path, secret=config.webhook_secret,
-                                   on_update=liveness.mark)
+                                   on_update=liveness.mark, claim=app.bot_data[KEY].store.claim_update)
             await server.start()  # listening before Telegram is told where to call
             await app.bot.set_webhook(url=config.webhook_url, secret_token=config.webhook_secret,
                                       allowed_updates=list(ALLOWED_UPDATES))
@@ -284,7 +295,7 @@ async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, live
                 db_reported = True
         elif liveness.at is not None and liveness.at != written:
             try:
-                await store.heartbeat(liveness.at)
+                await store.heartbeat(liveness.at, config.replica)
                 written = liveness.at
             except Exception as exc:  # a full disk must not stop the bot; the check will notice
                 LOG.warning("heartbeat not written: %s", type(exc).__name__)
@@ -303,13 +314,29 @@ async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, live
 
 def check_health(config: Config, now: float | None = None) -> tuple[bool, str]:
     """What `python -m bot --health` says: (healthy, one line)."""
-    from recommender.store.sqlite import read_heartbeat
+    if config.database_url:
+        try:
+            beat = asyncio.run(_postgres_heartbeat(config))
+        except Exception as exc:  # unreachable, refused, timed out: unhealthy, in one line
+            return False, f"database {config.database} unreachable: {type(exc).__name__}"
+    else:
+        from recommender.store.sqlite import read_heartbeat
 
-    beat = read_heartbeat(config.database_path)
+        beat = read_heartbeat(config.database_path)
     if beat is None:
-        return False, (f"no heartbeat in {config.database_path}: the bot is not running (yet), or the "
-                       "file is not the one it writes to")
+        return False, (f"no heartbeat in {config.database} for {config.replica}: the bot is not running "
+                       "(yet), or the database is not the one it writes to")
     age = (time.time() if now is None else now) - beat
     if age > 3 * config.heartbeat_s:
         return False, f"last updates received {age:.0f} s ago: the bot is stuck or stopped"
     return True, f"ok: heartbeat {age:.0f} s ago"
+
+
+async def _postgres_heartbeat(config: Config) -> float | None:
+    from recommender.store.postgres import PostgresHistoryStore
+
+    store = await PostgresHistoryStore.open(config.database_url, max_connections=1, timeout=5.0)
+    try:
+        return await store.read_heartbeat(config.replica)
+    finally:
+        await store.close()

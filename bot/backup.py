@@ -18,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-from recommender.store.sqlite import SCHEMA_VERSION, read_heartbeat
+from recommender.store.sqlite import OUR_TABLES, SCHEMA_VERSION, read_heartbeat
 
 from .config import DEFAULT_DATABASE_PATH
 
-HISTORY_TABLES = {"served", "user_settings", "meta"}
 RUNNING_S = 90.0  # a heartbeat younger than this means a bot is using the database
 
 
@@ -44,7 +43,7 @@ def check_history(db: sqlite3.Connection, path: Path) -> None:
         ok = db.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{path} is not a SQLite database ({exc})") from None
-    if not {"served"} <= tables or not tables - {"sqlite_sequence"} <= HISTORY_TABLES:
+    if not {"served"} <= tables or not tables - {"sqlite_sequence"} <= OUR_TABLES:
         raise BackupError(f"{path} is not a Music Mood Lifter history (tables: {', '.join(sorted(tables)) or 'none'})")
     if version > SCHEMA_VERSION:
         raise BackupError(f"{path} has schema v{version}, newer than this bot's v{SCHEMA_VERSION}: update the bot first")

@@ -31,6 +31,7 @@ class Config:
     api_url: str = DEFAULT_API_URL
     file_url: str = DEFAULT_FILE_URL
     database_path: Path = DEFAULT_DATABASE_PATH
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL; may hold a password
     catalog_path: Path = CATALOG_PATH
     log_level: str = "INFO"
     spotify: SpotifySettings | None = field(default=None, repr=False)  # None: no enrichment
@@ -58,6 +59,31 @@ class Config:
                  "SPOTIPY_CLIENT_SECRET": self.spotify_client_secret,
                  "SPOTIFY_API_URL": self.spotify_api_url, "SPOTIFY_TOKEN_URL": self.spotify_token_url}
         return {k: v for k, v in pairs.items() if v}
+
+    @property
+    def database(self) -> str:
+        """Where the history lives, for messages (no password)."""
+        if not self.database_url:
+            return str(self.database_path)
+        from urllib.parse import urlsplit as split
+
+        url = split(self.database_url)
+        return f"postgresql://{url.hostname}:{url.port or 5432}{url.path}"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What never reaches a log line or an error message."""
+        from urllib.parse import urlsplit as split
+
+        password = split(self.database_url).password if self.database_url else None
+        return tuple(s for s in (self.token, self.webhook_secret, password) if s)
+
+    @property
+    def replica(self) -> str:
+        """This process among replicas sharing a database: the host and, with a webhook, the port."""
+        import socket
+
+        return f"{socket.gethostname()}:{self.port}" if self.webhook_mode else socket.gethostname()
 
     @property
     def webhook_mode(self) -> bool:
@@ -108,11 +134,16 @@ class Config:
                                   "Telegram can post updates to the bot")
         if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
             raise ConfigError("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 chars)")
+        database_url = get("DATABASE_URL")
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError("DATABASE_URL must be a PostgreSQL URL, postgresql://user:password@host:5432/dbname "
+                              "(leave it unset for the SQLite file at DATABASE_PATH)")
         return cls(
             token=token,
             api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
             file_url=get("TELEGRAM_FILE_URL") or DEFAULT_FILE_URL,
             database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH),
+            database_url=database_url,
             catalog_path=Path(get("CATALOG_PATH") or CATALOG_PATH),
             log_level=log_level,
             spotify=SpotifySettings.from_env(env),

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -77,8 +77,9 @@ class _UpdateHandler(tornado.web.RequestHandler):
         if update is None:
             self._refuse(400)  # not an update at all
             return
-        await self.server.app.update_queue.put(update)
         self.server.on_update()
+        if await self.server.first_delivery(update.update_id):
+            await self.server.app.update_queue.put(update)
         self.finish(b'{"ok":true}')
 
     def _refuse(self, status: int) -> None:
@@ -100,14 +101,32 @@ class WebhookServer:
     """Owns the listening socket and hands parsed updates to `app.update_queue`."""
 
     def __init__(self, app: Application, *, listen: str, port: int, path: str, secret: str,
-                 on_update: Callable[[], None] = lambda: None) -> None:
+                 on_update: Callable[[], None] = lambda: None,
+                 claim: Callable[[int], Awaitable[bool]] | None = None) -> None:
         self.app = app
+        self.claim = claim
         self.listen = listen
         self.port = port
         self.path = "/" + path.strip("/")
         self.secret = secret
         self.on_update = on_update
         self._server: tornado.httpserver.HTTPServer | None = None
+
+    async def first_delivery(self, update_id: int) -> bool:
+        """False for an update another delivery (to this or another replica) already took.
+
+        Telegram resends an update it thinks was lost; the shared database decides who keeps it.
+        If the database cannot answer, the update is handled (its handler reports the trouble)."""
+        if self.claim is None:
+            return True
+        try:
+            first = await self.claim(update_id)
+        except Exception as exc:
+            LOG.warning("update %d: repeat check failed (%s), handling it", update_id, type(exc).__name__)
+            return True
+        if not first:
+            LOG.info("update %d: repeated delivery skipped", update_id)
+        return first
 
     async def start(self) -> None:
         route = tornado.routing.PathMatches(re.escape(self.path.rstrip("/")) + "/?")

@@ -133,3 +133,19 @@ async def test_two_replicas_serving_one_user_at_once_never_repeat_a_song(open_st
     picks = await asyncio.gather(*(svc.next(42, "happy") for svc in [one, two] * (n // 2)))
     assert len({p.song.track_id for p in picks}) == n
     assert len(await one.store.served(42)) == n
+
+
+async def test_an_update_is_claimed_once_across_replicas(open_store):
+    one, two = await open_store(), await open_store()
+    results = await asyncio.gather(*(store.claim_update(1001) for store in [one, two] * 3))
+    assert sorted(results) == [False] * 5 + [True]
+    assert await two.claim_update(1002) and not await one.claim_update(1002)
+
+
+async def test_each_replica_keeps_its_own_heartbeat(open_store):
+    store = await open_store()
+    await store.heartbeat(100.0, "host-a:8080")
+    await store.heartbeat(200.0, "host-b:8080")
+    if isinstance(store, PostgresHistoryStore):  # one SQLite file serves one process
+        assert await store.read_heartbeat("host-a:8080") == 100.0
+        assert await store.read_heartbeat("host-b:8080") == 200.0

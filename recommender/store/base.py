@@ -38,8 +38,13 @@ class HistoryStore(Protocol):
 
     async def set_lift(self, user_id: int, on: bool) -> None: ...
 
-    async def heartbeat(self, now: float | None = None) -> None:
-        """Record that the bot is alive (read by `python -m bot --health`)."""
+    async def claim_update(self, update_id: int) -> bool:
+        """True the first time an update id is claimed (by any process sharing the database),
+        False for a repeated delivery."""
+        ...
+
+    async def heartbeat(self, now: float | None = None, replica: str = "") -> None:
+        """Record that this replica is alive (read by `python -m bot --health`)."""
         ...
 
     async def close(self) -> None: ...

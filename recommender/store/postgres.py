@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from ..types import Served
-from .sqlite import DEFAULT_MAX_PER_USER, SchemaTooNew
+from .sqlite import DEFAULT_MAX_PER_USER, DatabaseUnusable, SchemaTooNew
 
 # Index i upgrades the schema from version i to i + 1. Append only; never edit a shipped step.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -38,9 +38,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            )""",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # v2: update ids already taken by any replica, so a repeated delivery is handled once.
+        "CREATE TABLE updates_seen (update_id BIGINT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL)",
+    ),
 )
+SEEN_KEPT = 100_000
 SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x6D6D6C00  # advisory lock id for migrations ("mml\0")
+
+
+def where(url: str) -> str:
+    """host:port/database of a PostgreSQL URL, without the credentials."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
 class PostgresHistoryStore:
@@ -51,8 +64,12 @@ class PostgresHistoryStore:
     @classmethod
     async def open(cls, url: str, *, max_per_user: int = DEFAULT_MAX_PER_USER, max_connections: int = 10,
                    timeout: float = 10.0) -> PostgresHistoryStore:
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections, timeout=timeout,
-                                         command_timeout=timeout)
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections, timeout=timeout,
+                                             command_timeout=timeout)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnusable(f"cannot connect to PostgreSQL at {where(url)} ({type(exc).__name__}: "
+                                   f"{exc}): check DATABASE_URL and that the server is running") from None
         store = cls(pool, max_per_user=max_per_user)
         try:
             await store._migrate()
@@ -78,6 +95,10 @@ class PostgresHistoryStore:
                 for statement in step:
                     await conn.execute(statement)
             await conn.execute("UPDATE mml_schema SET version = $1", SCHEMA_VERSION)
+
+    async def ping(self) -> None:
+        """Raises when the database cannot be reached."""
+        await self._pool.fetchval("SELECT 1")
 
     async def schema_version(self) -> int:
         return int(await self._pool.fetchval("SELECT version FROM mml_schema"))
@@ -107,11 +128,23 @@ class PostgresHistoryStore:
                ON CONFLICT (user_id) DO UPDATE SET lift = EXCLUDED.lift, updated_at = EXCLUDED.updated_at""",
             user_id, on, time.time())
 
-    async def heartbeat(self, now: float | None = None) -> None:
+    async def claim_update(self, update_id: int) -> bool:
+        """True the first time any replica claims an update id, False for a repeated delivery."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                "INSERT INTO updates_seen (update_id, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                update_id, time.time())
+            claimed = status.endswith(" 1")
+            if claimed:
+                await conn.execute("DELETE FROM updates_seen WHERE update_id < $1", update_id - SEEN_KEPT)
+        return claimed
+
+    async def heartbeat(self, now: float | None = None, replica: str = "") -> None:
+        """Record that this replica is alive; each replica has its own beat."""
         await self._pool.execute(
-            """INSERT INTO meta (key, value) VALUES ('heartbeat', $1)
+            """INSERT INTO meta (key, value) VALUES ($1, $2)
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
-            repr(time.time() if now is None else now))
+            f"heartbeat:{replica}", repr(time.time() if now is None else now))
 
     async def import_history(self, songs: list[tuple], settings: list[tuple]) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
@@ -124,8 +157,8 @@ class PostgresHistoryStore:
             await conn.copy_records_to_table("user_settings", records=[(u, bool(on), t) for u, on, t in settings],
                                              columns=("user_id", "lift", "updated_at"))
 
-    async def read_heartbeat(self) -> float | None:
-        value = await self._pool.fetchval("SELECT value FROM meta WHERE key = 'heartbeat'")
+    async def read_heartbeat(self, replica: str = "") -> float | None:
+        value = await self._pool.fetchval("SELECT value FROM meta WHERE key = $1", f"heartbeat:{replica}")
         return float(value) if value is not None else None
 
 

@@ -55,9 +55,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v3: small key/value facts about the running bot (the liveness heartbeat).
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # v4: update ids already taken, so a delivery repeated by Telegram is handled once.
+        "CREATE TABLE updates_seen (update_id INTEGER PRIMARY KEY, seen_at REAL NOT NULL)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-OUR_TABLES = frozenset({"served", "user_settings", "meta"})
+OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen"})
+SEEN_KEPT = 100_000  # update ids remembered; Telegram resends within hours, ids only grow
 
 
 class DatabaseUnusable(RuntimeError):
@@ -238,8 +243,19 @@ class SQLiteHistoryStore:
                                                       updated_at = excluded.updated_at""",
                 (user_id, int(on), time.time()))
 
-    async def heartbeat(self, now: float | None = None) -> None:
-        """Record that the bot is alive (read by `python -m bot --health`)."""
+    async def claim_update(self, update_id: int) -> bool:
+        """True the first time an update id is claimed, False for a repeated delivery."""
+        async with self._transaction():
+            cur = await self._conn.execute(
+                "INSERT INTO updates_seen (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (update_id, time.time()))
+            if cur.rowcount:
+                await self._conn.execute("DELETE FROM updates_seen WHERE update_id < ?", (update_id - SEEN_KEPT,))
+            return cur.rowcount == 1
+
+    async def heartbeat(self, now: float | None = None, replica: str = "") -> None:
+        """Record that the bot is alive (read by `python -m bot --health`); one process per file,
+        so `replica` is not needed to tell beats apart."""
         async with self._transaction():
             for key, value in (("heartbeat", repr(time.time() if now is None else now)),
                                ("heartbeat_file", self._identity or "")):
