@@ -144,8 +144,9 @@ async def test_an_update_is_claimed_once_across_replicas(open_store):
 
 async def test_each_replica_keeps_its_own_heartbeat(open_store):
     store = await open_store()
+    if not isinstance(store, PostgresHistoryStore):
+        pytest.skip("one SQLite file serves one process: its heartbeat needs no replica name")
     await store.heartbeat(100.0, "host-a:8080")
     await store.heartbeat(200.0, "host-b:8080")
-    if isinstance(store, PostgresHistoryStore):  # one SQLite file serves one process
-        assert await store.read_heartbeat("host-a:8080") == 100.0
-        assert await store.read_heartbeat("host-b:8080") == 200.0
+    assert await store.read_heartbeat("host-a:8080") == 100.0
+    assert await store.read_heartbeat("host-b:8080") == 200.0
