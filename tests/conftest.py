@@ -1,11 +1,13 @@
 """Fixtures shared by the test modules; helper functions live in bot_harness.py."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from fake_telegram import FakeTelegram
+from pg_server import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -14,6 +16,18 @@ def pipeline():
     from recommender.pipeline import Pipeline
 
     return Pipeline.load()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the whole run; each test creates its own database."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(RuntimeError):  # a test may have stopped it
+            server.stop()
+        server.remove()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
+from shared_data import unavailable
 
 
 def find_bin(name: str) -> str | None:
@@ -26,10 +26,7 @@ def require_postgres() -> tuple[str, str]:
     initdb, pg_ctl = find_bin("initdb"), find_bin("pg_ctl")
     if initdb and pg_ctl:
         return initdb, pg_ctl
-    reason = "PostgreSQL is not installed (apt-get install postgresql); its tests need a real server"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    unavailable("PostgreSQL is not installed (apt-get install postgresql); its tests need a real server")
 
 
 def _free_port() -> int:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from pg_server import PostgresServer
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
 from recommender.paths import PROJECT_ROOT
@@ -18,14 +17,6 @@ from recommender.store.sqlite import SQLiteHistoryStore
 FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove()
 
 
 def migrate(source: Path, url: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,6 @@ import pytest
 
 from bot_harness import bot_config, running_bot, selfie_jpeg
 from fake_telegram import FakeTelegram, free_port
-from pg_server import PostgresServer
 from rr_proxy import RoundRobinProxy
 from test_bot_process import START_TIMEOUT, bot_env, bot_process
 
@@ -25,15 +24,6 @@ LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        with contextlib.suppress(RuntimeError):
-            server.stop()
-        server.remove()
 
 
 async def post(client: httpx.AsyncClient, url: str, update: dict, attempts: int = 5) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from pg_server import PostgresServer
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
 from recommender.store.postgres import PostgresHistoryStore
@@ -20,14 +19,6 @@ FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
