@@ -93,6 +93,7 @@ def test_calm_profile_rescues_only_profile_matches():
 def test_hand_only_build_writes_a_loadable_csv(tmp_path):
     from recommender.music.catalog import Catalog
 
+    require("music", "data_moods.csv")
     df = build(None, hand_only=True)
     path = tmp_path / "c.csv"
     write_catalog(df, path)

@@ -9,6 +9,7 @@ import pytest
 from recommender.music.spotify import Enricher, SpotifySettings, make_client
 from training.spotify_playlists import SpotifyUnavailable, fetch_playlist_tracks
 from recommender.types import Song
+from shared_data import require
 from fake_spotify import CLIENT_ID, CLIENT_SECRET, TOKEN, FakeSpotify
 
 CALM = dict(danceability=0.35, acousticness=0.97, energy=0.08, instrumentalness=0.92, liveness=0.1,
@@ -148,6 +149,7 @@ def spotify_env(fake, monkeypatch):
 def test_build_catalog_adds_playlist_tracks(spotify_env, tmp_path, capsys):
     from training.build_catalog import main
 
+    require("music", "data_moods.csv"), require("music", "spotify_songs.csv.gz")
     out = tmp_path / "catalog.csv"
     assert main(["--out", str(out), "--spotify-playlist", "plA", "plB"]) == 0
     df = pd.read_csv(out, keep_default_na=False).set_index("track_id")
