@@ -26,6 +26,7 @@ from telegram.ext import (
 from recommender.adapt import adapt
 from recommender.text_mood import mood_from_text
 from recommender.types import MOODS, Song
+from recommender.vision.calibration import MoodReading
 from recommender.vision.imageio import WORK_SIDE, ImageError
 
 from . import diary, keyboards, texts
@@ -371,21 +372,21 @@ async def _answer_photo(update: Update, services: svc.Services, user_id: int, da
         await _reply(update, texts.NO_FACE)
         trace.done("no_face")
         return
-    mood, mood_probs = await _decide(services, user_id, analysis)
+    seen = services.calibration.read(analysis.faces[0].scores.probs)
+    mood, mood_probs = await _decide(services, user_id, seen)
     # Only scores and the mood are kept, never the photo; the id goes into the buttons.
-    reading = await services.store.add_reading(user_id, "selfie", mood, analysis.faces[0].scores.probs)
-    if mood_probs[MOODS.index(mood)] < services.pipeline.calibration.unsure_below:
+    reading = await services.store.add_reading(user_id, "selfie", mood, seen.scores)
+    if mood_probs[MOODS.index(mood)] < services.calibration.unsure_below:
         likeliest = tuple(sorted(MOODS, key=lambda m: -mood_probs[MOODS.index(m)])[:2])
         await _reply(update, texts.unsure_reply(
-            emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0),
+            emotion=seen.emotion, confidence=seen.confidence,
             moods=likeliest, n_faces=len(analysis.faces)),  # type: ignore[arg-type]
             reply_markup=keyboards.pick_keyboard(reading, likeliest))
         trace.done("unsure", faces=len(analysis.faces))
         return
     pick = await services.songs.next(user_id, mood)
-    reply = texts.analysis_reply(
-        emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=mood,
-        n_faces=len(analysis.faces), pick=pick)
+    reply = texts.analysis_reply(emotion=seen.emotion, confidence=seen.confidence, mood=mood,
+                                 n_faces=len(analysis.faces), pick=pick)
     if pick is None:
         await _reply(update, reply)
         trace.done("no_songs")
@@ -395,14 +396,14 @@ async def _answer_photo(update: Update, services: svc.Services, user_id: int, da
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
 
-async def _decide(services: svc.Services, user_id: int, analysis: Any) -> tuple[str, tuple[float, ...]]:
-    """The mood to answer and the mood probabilities behind it, tilted toward the moods this
-    person chose in past corrections (bounded: recommender/adapt.py); without any, the pipeline's
-    own decision."""
-    probs = tuple(analysis.mood_probs)
+async def _decide(services: svc.Services, user_id: int, seen: MoodReading) -> tuple[str, tuple[float, ...]]:
+    """The mood to answer and the calibrated mood probabilities behind it, tilted toward the moods
+    this person chose in past corrections (bounded: recommender/adapt.py); without any, the
+    calibrated reading's own decision."""
+    probs = seen.mood_probs
     counts = await services.store.chosen_counts(user_id)
     if not any(counts.values()):
-        return analysis.mood, probs
+        return seen.mood, probs
     adapted = adapt(probs, counts)
     return MOODS[max(range(len(MOODS)), key=adapted.__getitem__)], adapted
 

@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from .vision import imageio
-from .vision.calibration import Calibration, mood_probs, shipped
 from .vision.emotion import EmotionClassifier
 from .vision.faces import DEFAULT_DETECTOR, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
 from .vision.preprocess import FACE_SIZE, crop_face, normalize_contrast
-from .types import MOODS, Box, EmotionScores, Face, FaceEmotion
+from .types import Box, Face, FaceEmotion
 
 # A crowd photo still gets an answer, in bounded time: the largest faces are the ones that count.
 MAX_FACES = 16
@@ -30,9 +29,7 @@ class Analysis:
     """What the pipeline saw in one image.
 
     `faces` is largest first; `emotion`, `mood` and `confidence` describe the largest face and are
-    None when no face was found. Scores and confidences are calibrated (temperature-scaled);
-    `mood_probs` are the largest face's mood probabilities (MOODS order), summed over emotions.
-    Boxes are in pixels of the EXIF-rotated original image.
+    None when no face was found. Boxes are in pixels of the EXIF-rotated original image.
     """
 
     faces: list[FaceEmotion]
@@ -40,7 +37,6 @@ class Analysis:
     mood: str | None
     confidence: float | None
     image_size: tuple[int, int]  # (width, height) after EXIF rotation
-    mood_probs: tuple[float, ...] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -75,14 +71,12 @@ class Pipeline:
         max_faces: int = MAX_FACES,
         max_pixels: int = imageio.MAX_PIXELS,
         max_bytes: int = imageio.MAX_BYTES,
-        calibration: Calibration | None = None,
     ):
         self.detector = detector
         self.classifier = classifier
         self.max_faces = max_faces
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
-        self.calibration = shipped() if calibration is None else calibration
 
     @classmethod
     def load(
@@ -117,31 +111,22 @@ class Pipeline:
         t1 = time.perf_counter()
         faces = self.detector.detect(image)[: self.max_faces]
         t2 = time.perf_counter()
-        raw = self.classifier.predict(self.faces48(image, faces)) if faces else []
-        scores = [EmotionScores(self.calibration.scale(s.probs)) for s in raw]
+        scores = self.classifier.predict(self.faces48(image, faces)) if faces else []
         t3 = time.perf_counter()
         results = [FaceEmotion(face, s) for face, s in zip(faces, scores)]
         top = results[0].scores if results else None
-        moods = mood_probs(top.probs) if top else None
         return Analysis(
             faces=results,
             emotion=top.emotion if top else None,
-            mood=self.decide(top.emotion, moods) if top and moods else None,
+            mood=mood_for(top.emotion) if top else None,
             confidence=top.confidence if top else None,
             image_size=image.original_size,
-            mood_probs=moods,
             timings_ms={
                 "decode": (t1 - t0) * 1000,
                 "detect": (t2 - t1) * 1000,
                 "classify": (t3 - t2) * 1000,
             },
         )
-
-    def decide(self, emotion: str, moods: tuple[float, ...]) -> str:
-        """The mood served: the top emotion's, or the likeliest summed mood, as measured best."""
-        if self.calibration.mood_decision == "summed":
-            return MOODS[max(range(len(MOODS)), key=moods.__getitem__)]
-        return mood_for(emotion)
 
     def faces48(self, image: imageio.DecodedImage, faces: list[Face]) -> np.ndarray:
         """(N, 48, 48) uint8 crops with FER-2013's framing and contrast, cut from the working image."""

@@ -12,6 +12,7 @@ from bot_harness import FIXTURE_CATALOG, bot_config, running_bot, selfie_jpeg
 from recommender.music.catalog import Catalog
 from recommender.store.sqlite import SQLiteHistoryStore
 from recommender.types import MOODS
+from recommender.vision.calibration import shipped
 from shared_data import require
 
 LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
@@ -45,6 +46,10 @@ async def test_not_my_mood_opens_four_moods_in_place_and_serves_the_chosen_mood(
         await user.send_photo(selfie_jpeg(), 512, 512)
         reply = await user.reply()
         assert "You look <b>happy</b>" in reply.text and mood_of_song(reply.text) == "happy"
+        # The "% sure" printed is the calibrated confidence, not the model's raw one.
+        raw = pipeline.analyze(selfie_jpeg()).confidence
+        honest = shipped().read(pipeline.analyze(selfie_jpeg()).faces[0].scores.probs).confidence
+        assert round(raw * 100) != round(honest * 100) and f"({round(honest * 100)}% sure)" in reply.text
         fix = reply.buttons[1]
         assert fix["text"] == "🎭 Not my mood"
         await user.press(reply, data=fix["callback_data"])

@@ -4,7 +4,8 @@ The numbers come from `python -m training.calibrate_emotion` (models/emotion_cal
 temperature T is fitted on FER-2013 PublicTest (never on the photos), `unsure_below` is the mood
 confidence under which the bot asks instead of guessing, chosen on the labelled real photos, and
 `mood_decision` says whether a mood is the top emotion's mood or the mood with the largest summed
-probability (whichever measured better). Loaded once, at start-up.
+probability (whichever measured better). Loaded once, at start-up. The pipeline itself returns the
+model's raw probabilities (training and the benches scale them the same way, with this T).
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..mood import MOOD_INDEX
+from ..mood import MOOD_INDEX, mood_for
 from ..paths import PROJECT_ROOT
-from ..types import MOODS
+from ..types import EMOTIONS, MOODS
 
 CALIBRATION_JSON = PROJECT_ROOT / "models" / "emotion_calibration.json"
 
@@ -46,6 +47,27 @@ class Calibration:
         e = [math.exp(x - top) for x in logits]
         total = sum(e)
         return tuple(x / total for x in e)
+
+    def read(self, probs: Sequence[float]) -> MoodReading:
+        scores = self.scale(probs)
+        top = max(range(len(scores)), key=scores.__getitem__)
+        moods = mood_probs(scores)
+        if self.mood_decision == "summed":
+            mood = MOODS[max(range(len(MOODS)), key=moods.__getitem__)]
+        else:
+            mood = mood_for(EMOTIONS[top])
+        return MoodReading(scores, EMOTIONS[top], scores[top], moods, mood)
+
+
+@dataclass(frozen=True)
+class MoodReading:
+    """One face's calibrated reading: what the bot tells the user and decides from."""
+
+    scores: tuple[float, ...]  # calibrated emotion probabilities, EMOTIONS order
+    emotion: str
+    confidence: float  # of the emotion: the printed "% sure"
+    mood_probs: tuple[float, ...]  # MOODS order
+    mood: str
 
 
 def mood_probs(emotion_probs: Sequence[float]) -> tuple[float, ...]:
