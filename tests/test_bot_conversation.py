@@ -3,6 +3,7 @@ fixing a wrong mood in one tap, the unsure reply, adaptation per person, moods w
 /history and /diary, and /forget wiping all of it."""
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 
@@ -207,3 +208,46 @@ async def test_someone_elses_reading_cannot_be_corrected(fake, pipeline, tmp_pat
         assert (await store.field_stats()).choices == {}
     finally:
         await store.close()
+
+
+async def test_fifty_mood_presses_in_a_second_are_bounded_and_lose_nothing(fake, pipeline, tmp_path):
+    config = bot_config(fake, tmp_path, PRESSES_PER_MINUTE="5")
+    async with running_bot(config, pipeline):
+        user = fake.user(211)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        reply = await user.reply()
+        reading = reply.buttons[1]["callback_data"].split(":")[1]
+        await asyncio.gather(*(user.press(reply, data=f"pick:{reading}:calm") for _ in range(50)))
+
+        def settled():
+            songs = [s for s in fake.sent_to(211) if "Got it" in s.text]
+            alerts = [s for s in fake.sent if s.method == "answerCallbackQuery" and "lot of songs" in s.text]
+            return (songs, alerts) if len(songs) == 5 and alerts else None
+
+        songs, alerts = await fake.wait_for(settled)
+        assert len(alerts) == 1 and len({LINK.search(s.text).group(1) for s in songs}) == 5
+    store = await open_history(config)
+    try:
+        assert await store.chosen_counts(211) == {"calm": 5}
+        assert len(await store.recent_songs(211, 100)) == 6  # the selfie's song and five calm ones
+    finally:
+        await store.close()
+
+
+async def test_diary_with_a_damaged_history_still_answers(fake, pipeline, tmp_path):
+    import sqlite3
+
+    config = bot_config(fake, tmp_path)
+    async with running_bot(config, pipeline):
+        user = fake.user(212)
+        await user.send_text("I feel great")
+        await user.reply()
+    with sqlite3.connect(config.database_path) as db:  # rows no bot version writes
+        db.execute("INSERT INTO readings (user_id, at, source, mood, scores) VALUES (212, 1e12, 'selfie', 'joy', 'x')")
+        db.execute("INSERT INTO readings (user_id, at, source, mood) VALUES (212, -5, 'odd', 'sad')")
+    async with running_bot(config, pipeline):
+        await user.send_text("/diary")
+        sent = await fake.wait_for(lambda: fake.sent_to(212, "sendPhoto"))
+        assert str(sent[0].params["caption"]).startswith("Your last 30 days: 1 mood — happy 100%")
+        with Image.open(io.BytesIO(sent[0].photo)) as im:
+            im.load()
