@@ -50,6 +50,7 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         for emotion, mood in EMOTION_TO_MOOD.items():
             assert f"{emotion} → " in help_.text and mood in help_.text
         assert "never stored" in help_.text and "/forget" in help_.text
+        assert "Not my mood" in help_.text and "/diary" in help_.text and "emotion scores" in help_.text
         await user.send_text("what do I do?")
         assert "selfie" in (await user.reply()).text.lower()
         assert {c["command"] for c in fake.commands} == {
