@@ -131,8 +131,10 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await _admitted_text(update, context):
         return
-    n = await svc.get(context).store.forget(user_id)
-    await _reply(update, texts.forgot(n) if n else texts.FORGOT_NOTHING)
+    store = svc.get(context).store
+    had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
+    n = await store.forget(user_id)
+    await _reply(update, texts.forgot(n) if n or had_moods else texts.FORGOT_NOTHING)
     current_trace().done("forget", forgotten=n)
 
 
