@@ -191,6 +191,10 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await _admitted_text(update, context):
         return
+    if not _is_private(update):  # someone's moods and songs are not for the whole group
+        await _reply(update, texts.PRIVATE_ONLY)
+        current_trace().done("private_only")
+        return
     services = svc.get(context)
     served = await services.store.recent_songs(user_id, HISTORY_SIZE)
     if not served:
@@ -210,6 +214,10 @@ async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         current_trace().done("ignored_no_sender")
         return
     if not await _admitted_text(update, context):
+        return
+    if not _is_private(update):  # someone's moods and songs are not for the whole group
+        await _reply(update, texts.PRIVATE_ONLY)
+        current_trace().done("private_only")
         return
     services = svc.get(context)
     trace = current_trace()

@@ -142,6 +142,7 @@ def asked_reply(pick: Pick, *, from_text: bool) -> str:
     return f"{head}\n\n{song_lines(pick.song, pick.details)}"
 
 
+PRIVATE_ONLY = "That one is just for you — ask me in a private chat. 🔒"
 MOOD_PROMPT = "How do you feel? Pick a mood 👇"
 READING_UNKNOWN = "I don't remember that photo any more (after /forget, maybe) — send a new selfie, please."
 HISTORY_EMPTY = "I haven't served you any songs yet. Send a selfie 📸 or use /mood."

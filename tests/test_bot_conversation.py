@@ -251,3 +251,16 @@ async def test_diary_with_a_damaged_history_still_answers(fake, pipeline, tmp_pa
         assert str(sent[0].params["caption"]).startswith("Your last 30 days: 1 mood — happy 100%")
         with Image.open(io.BytesIO(sent[0].photo)) as im:
             im.load()
+
+
+async def test_history_and_diary_stay_out_of_groups(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(213)
+        await user.send_text("I feel great")
+        await user.reply()
+        member = fake.user(213, chat_id=-100213, chat_type="group")
+        for command in ("/history", "/diary"):
+            await member.send_text(command)
+            answer = await member.reply()
+            assert "private chat" in answer.text and not LINK.search(answer.text)
+        assert not fake.sent_to(-100213, "sendPhoto")
