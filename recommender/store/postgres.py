@@ -225,16 +225,27 @@ class PostgresHistoryStore:
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
             f"heartbeat:{replica}", repr(time.time() if now is None else now))
 
-    async def import_history(self, songs: list[tuple], settings: list[tuple]) -> None:
+    async def import_history(self, songs: list[tuple], settings: list[tuple], readings: list[tuple] = (),
+                             choices: list[tuple] = ()) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
-        served_at), settings as (user_id, lift, updated_at). Refuses a store that has history."""
+        served_at), settings as (user_id, lift, updated_at), readings as (id, user_id, at, source,
+        mood, scores) and choices as (id, reading_id, user_id, mood, at); reading ids are kept, so
+        buttons already sent keep working. Refuses a store that has history."""
         async with self._pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM served) OR EXISTS (SELECT 1 FROM user_settings)"):
+            if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM served) OR EXISTS (SELECT 1 FROM user_settings)"
+                                   " OR EXISTS (SELECT 1 FROM readings)"):
                 raise ValueError("the PostgreSQL history is not empty: it was migrated already")
             await conn.copy_records_to_table("served", records=songs,
                                              columns=("user_id", "mood", "track_id", "cycle", "served_at"))
             await conn.copy_records_to_table("user_settings", records=[(u, bool(on), t) for u, on, t in settings],
                                              columns=("user_id", "lift", "updated_at"))
+            await conn.copy_records_to_table("readings", records=list(readings),
+                                             columns=("id", "user_id", "at", "source", "mood", "scores"))
+            await conn.copy_records_to_table("choices", records=list(choices),
+                                             columns=("id", "reading_id", "user_id", "mood", "at"))
+            for table in ("readings", "choices"):  # new rows continue after the copied ids
+                await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   f"COALESCE(MAX(id), 0) + 1, false) FROM {table}")
 
     async def read_heartbeat(self, replica: str = "") -> float | None:
         value = await self._pool.fetchval("SELECT value FROM meta WHERE key = $1", f"heartbeat:{replica}")
