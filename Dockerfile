@@ -28,14 +28,17 @@ COPY bot ./bot
 COPY recommender ./recommender
 COPY models ./models
 COPY data ./data
+# matplotlib's font cache (for /diary) built once here, in a directory the bot user owns below.
+ENV MPLCONFIGDIR=/opt/mplconfig
 RUN python3 -m pip --python "$VIRTUAL_ENV/bin/python" install --no-deps -e . \
  && "$VIRTUAL_ENV/bin/python" -m compileall -q bot recommender \
+ && "$VIRTUAL_ENV/bin/python" -c "import matplotlib.font_manager" \
  && "$VIRTUAL_ENV/bin/python" -c "import sys, bot.config, recommender.pipeline; assert 'tensorflow' not in sys.modules"
 ENV PATH=/opt/venv/bin:$PATH
 
 # Unprivileged user; the only writable place is the /data volume (SQLite history + WAL).
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin bot \
- && mkdir -p /data && chown bot:bot /data
+ && mkdir -p /data && chown bot:bot /data && chown -R bot:bot /opt/mplconfig
 ENV DATABASE_PATH=/data/mood.sqlite3
 VOLUME ["/data"]
 USER bot

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from typing import Any
 
@@ -22,10 +23,13 @@ from telegram.ext import (
     filters,
 )
 
-from recommender.types import Song
+from recommender.adapt import adapt
+from recommender.text_mood import mood_from_text
+from recommender.types import MOODS, Song
+from recommender.vision.calibration import MoodReading
 from recommender.vision.imageio import WORK_SIDE, ImageError
 
-from . import keyboards, texts
+from . import diary, keyboards, texts
 from . import services as svc
 from .downloads import DownloadFailed, TooLarge
 from .limits import Verdict
@@ -100,6 +104,10 @@ def _song_options(song: Song) -> LinkPreviewOptions:
     return LinkPreviewOptions(is_disabled=False, url=song.url)
 
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+HISTORY_SIZE = 10
+
+
 # --- commands --------------------------------------------------------------------------------
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,8 +131,10 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await _admitted_text(update, context):
         return
-    n = await svc.get(context).store.forget(user_id)
-    await _reply(update, texts.forgot(n) if n else texts.FORGOT_NOTHING)
+    store = svc.get(context).store
+    had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
+    n = await store.forget(user_id)
+    await _reply(update, texts.forgot(n) if n or had_moods else texts.FORGOT_NOTHING)
     current_trace().done("forget", forgotten=n)
 
 
@@ -143,13 +153,94 @@ async def lift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text naming a feeling gets a song of that mood; anything else the friendly hint."""
     if not _is_private(update):
         current_trace().done("ignored_group")
         return
     if not await _admitted_text(update, context):
         return
-    await _reply(update, texts.HINT)
-    current_trace().done("hint")
+    message = update.effective_message
+    user_id = _sender_id(update)
+    mood = mood_from_text(message.text or "") if message is not None else None
+    services = svc.get(context)
+    if mood is None or user_id is None or not services.songs.knows(mood):
+        await _reply(update, texts.HINT)
+        current_trace().done("hint")
+        return
+    await services.store.add_reading(user_id, "text", mood)
+    pick = await services.songs.next(user_id, mood)
+    assert pick is not None  # knows(mood) above
+    await _reply(update, texts.asked_reply(pick, from_text=True),
+                 reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
+                 link_preview_options=_song_options(pick.song))
+    current_trace().done("text_mood")
+
+
+async def mood_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _admitted_text(update, context):
+        return
+    await _reply(update, texts.MOOD_PROMPT, reply_markup=keyboards.mood_keyboard())
+    current_trace().done("mood_menu")
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The last songs served: title — artist, mood, when, link; previews off (ten covers is noise)."""
+    user_id = _sender_id(update)
+    if user_id is None:
+        current_trace().done("ignored_no_sender")
+        return
+    if not await _admitted_text(update, context):
+        return
+    if not _is_private(update):  # someone's moods and songs are not for the whole group
+        await _reply(update, texts.PRIVATE_ONLY)
+        current_trace().done("private_only")
+        return
+    services = svc.get(context)
+    served = await services.store.recent_songs(user_id, HISTORY_SIZE)
+    if not served:
+        await _reply(update, texts.HISTORY_EMPTY)
+        current_trace().done("history", songs=0)
+        return
+    rows = [(services.songs.catalog.get(s.track_id), s.mood,
+             time.strftime("%d %b %H:%M UTC", time.gmtime(s.at))) for s in served]
+    await _reply(update, texts.history_text(rows), link_preview_options=NO_PREVIEW)
+    current_trace().done("history", songs=len(rows))
+
+
+async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The mood chart as a photo, drawn in the worker pool (never on the event loop), in memory."""
+    user_id = _sender_id(update)
+    if user_id is None:
+        current_trace().done("ignored_no_sender")
+        return
+    if not await _admitted_text(update, context):
+        return
+    if not _is_private(update):  # someone's moods and songs are not for the whole group
+        await _reply(update, texts.PRIVATE_ONLY)
+        current_trace().done("private_only")
+        return
+    services = svc.get(context)
+    trace = current_trace()
+    now = time.time()
+    marks = await services.store.mood_marks(user_id, since=now - diary.DAYS * 86400)
+    events = diary.recent([diary.MoodEvent(m.at, m.mood, m.chosen) for m in marks], now)
+    if not events:
+        await _reply(update, texts.DIARY_EMPTY)
+        trace.done("diary", moods=0)
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        png = await loop.run_in_executor(services.executor, diary.render, events, now)
+    except Exception as exc:  # a drawing failure is this reply's problem, not the bot's
+        LOG.warning("update %s: diary drawing failed: %s", trace.update_id, type(exc).__name__)
+        await _reply(update, texts.DIARY_FAILED)
+        trace.done("diary_failed")
+        return
+    message = update.effective_message
+    assert message is not None  # a command always has a message
+    await message.reply_photo(png, caption=diary.summary(events),
+                              do_quote=not _is_private(update))
+    trace.done("diary", moods=len(events), png_bytes=len(png))
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -291,18 +382,40 @@ async def _answer_photo(update: Update, services: svc.Services, user_id: int, da
         await _reply(update, texts.NO_FACE)
         trace.done("no_face")
         return
-    mood = analysis.mood
+    seen = services.calibration.read(analysis.faces[0].scores.probs)
+    mood, mood_probs = await _decide(services, user_id, seen)
+    # Only scores and the mood are kept, never the photo; the id goes into the buttons.
+    reading = await services.store.add_reading(user_id, "selfie", mood, seen.scores)
+    if mood_probs[MOODS.index(mood)] < services.calibration.unsure_below:
+        likeliest = tuple(sorted(MOODS, key=lambda m: -mood_probs[MOODS.index(m)])[:2])
+        await _reply(update, texts.unsure_reply(
+            emotion=seen.emotion, confidence=seen.confidence,
+            moods=likeliest, n_faces=len(analysis.faces)),  # type: ignore[arg-type]
+            reply_markup=keyboards.pick_keyboard(reading, likeliest))
+        trace.done("unsure", faces=len(analysis.faces))
+        return
     pick = await services.songs.next(user_id, mood)
-    reply = texts.analysis_reply(
-        emotion=analysis.emotion, confidence=float(analysis.confidence or 0.0), mood=mood,
-        n_faces=len(analysis.faces), pick=pick)
+    reply = texts.analysis_reply(emotion=seen.emotion, confidence=seen.confidence, mood=mood,
+                                 n_faces=len(analysis.faces), pick=pick)
     if pick is None:
         await _reply(update, reply)
         trace.done("no_songs")
         return
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
+    await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, pick.lift_step, reading),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
+
+
+async def _decide(services: svc.Services, user_id: int, seen: MoodReading) -> tuple[str, tuple[float, ...]]:
+    """The mood to answer and the calibrated mood probabilities behind it, tilted toward the moods
+    this person chose in past corrections (bounded: recommender/adapt.py); without any, the
+    calibrated reading's own decision."""
+    probs = seen.mood_probs
+    counts = await services.store.chosen_counts(user_id)
+    if not any(counts.values()):
+        return seen.mood, probs
+    adapted = adapt(probs, counts)
+    return MOODS[max(range(len(MOODS)), key=adapted.__getitem__)], adapted
 
 
 # --- "More" ------------------------------------------------------------------------------------
@@ -336,6 +449,98 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         pass  # too old (~15 min) or unreachable: the song is there, the spinner stops by itself
     trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
+
+
+async def _stale(update: Update, text: str = texts.MORE_UNKNOWN) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text, show_alert=True)
+    current_trace().done("stale_button")
+
+
+async def _answered(query: Any) -> None:
+    try:
+        await query.answer()
+    except TelegramError:
+        pass  # too old (~15 min) or unreachable: the reply is there, the spinner stops by itself
+
+
+async def fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Not my mood": the four moods replace the buttons of that same message."""
+    services = svc.get(context)
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    reading_id = keyboards.parse_fix(query.data)
+    if reading_id is None:
+        await _stale(update)
+        return
+    user_id = query.from_user.id
+    if not await _admitted(update, services, "press", user_id):
+        return
+    if await services.store.reading(user_id, reading_id) is None:
+        await _stale(update, texts.READING_UNKNOWN)
+        return
+    markup = keyboards.pick_keyboard(reading_id)
+    try:
+        await query.edit_message_reply_markup(reply_markup=markup)
+    except BadRequest:  # the message is gone or too old to edit: offer the moods anew
+        chat_id = query.message.chat.id if query.message else user_id
+        await context.bot.send_message(chat_id, texts.MOOD_PROMPT, reply_markup=markup)
+    await _answered(query)
+    current_trace().done("fix_opened")
+
+
+async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A mood chosen for a reading: recorded (scores + chosen mood), then a song of that mood."""
+    services = svc.get(context)
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    request = keyboards.parse_pick(query.data)
+    if request is None or not services.songs.knows(request.mood):
+        await _stale(update)
+        return
+    user_id = query.from_user.id
+    if not await _admitted(update, services, "press", user_id):
+        return
+    reading = await services.store.reading(user_id, request.reading)
+    if reading is None or not await services.store.add_choice(user_id, reading.id, request.mood):
+        await _stale(update, texts.READING_UNKNOWN)
+        return
+    song = await services.songs.next(user_id, request.mood)
+    if song is None:
+        raise LookupError("no song for a known mood")
+    chat_id = query.message.chat.id if query.message else user_id
+    await context.bot.send_message(
+        chat_id, texts.chosen_reply(song, corrected=request.mood != reading.mood), parse_mode=ParseMode.HTML,
+        reply_markup=keyboards.more_keyboard(request.mood, song.lift_step, reading.id),
+        link_preview_options=_song_options(song.song))
+    await _answered(query)
+    current_trace().done("picked", corrected=int(request.mood != reading.mood))
+
+
+async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A mood from /mood: stored as a chosen mood (for the diary), then a song of it."""
+    services = svc.get(context)
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    mood = keyboards.parse_mood(query.data)
+    if mood is None or not services.songs.knows(mood):
+        await _stale(update)
+        return
+    user_id = query.from_user.id
+    if not await _admitted(update, services, "press", user_id):
+        return
+    await services.store.add_reading(user_id, "mood", mood)
+    song = await services.songs.next(user_id, mood)
+    if song is None:
+        raise LookupError("no song for a known mood")
+    chat_id = query.message.chat.id if query.message else user_id
+    await context.bot.send_message(
+        chat_id, texts.asked_reply(song, from_text=False), parse_mode=ParseMode.HTML,
+        reply_markup=keyboards.more_keyboard(mood, song.lift_step),
+        link_preview_options=_song_options(song.song))
+    await _answered(query)
+    current_trace().done("mood_chosen")
 
 
 async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -385,6 +590,9 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("help", help_command, filters=chats))
     app.add_handler(CommandHandler("forget", forget, filters=chats))
     app.add_handler(CommandHandler("lift", lift, filters=chats))
+    app.add_handler(CommandHandler("mood", mood_command, filters=chats))
+    app.add_handler(CommandHandler("history", history, filters=chats))
+    app.add_handler(CommandHandler("diary", diary_command, filters=chats))
     # Before the photo handler: Telegram also fills `document` for GIF animations.
     app.add_handler(MessageHandler(
         chats & (filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.VOICE
@@ -392,5 +600,8 @@ def register(app: Application) -> None:
     app.add_handler(MessageHandler(chats & (filters.PHOTO | filters.Document.ALL), photo))
     app.add_handler(MessageHandler(chats & filters.TEXT, text))
     app.add_handler(CallbackQueryHandler(more, pattern=keyboards.MORE_PATTERN))
+    app.add_handler(CallbackQueryHandler(fix, pattern=keyboards.FIX_PATTERN))
+    app.add_handler(CallbackQueryHandler(pick, pattern=keyboards.PICK_PATTERN))
+    app.add_handler(CallbackQueryHandler(mood_pressed, pattern=keyboards.MOOD_PATTERN))
     app.add_handler(CallbackQueryHandler(unknown_callback))
     app.add_error_handler(on_error)

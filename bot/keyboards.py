@@ -1,8 +1,13 @@
 """Inline keyboards and their callback data.
 
-The callback data carries everything a press needs ("more:<mood>", and in lift mode
-"more:<mood>:<step>"), not a server-side key, so a button keeps working after a restart or
-weeks later.
+The callback data carries everything a press needs, not a server-side session, so a button keeps
+working after a restart or weeks later:
+- "more:<mood>" (lift mode: "more:<mood>:<step>"): another song of the mood;
+- "fix:<reading>": "Not my mood" under a selfie's song, opening the four moods in place;
+- "pick:<reading>:<mood>": the mood the user chose for that reading (a correction, or an answer
+  to "I'm not sure");
+- "mood:<mood>": a mood chosen from /mood.
+A reading is a stored row (scores and mood, never the photo) that belongs to the presser.
 """
 from __future__ import annotations
 
@@ -11,18 +16,34 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from recommender.types import MOODS
+
+from .texts import MOOD_EMOJI
+
 MORE_PREFIX = "more:"
 MORE_PATTERN = r"^more:"
+FIX_PATTERN = r"^fix:"
+PICK_PATTERN = r"^pick:"
+MOOD_PATTERN = r"^mood:"
 MAX_STEP = 99  # keeps the data short; lift mode has long reached its brightest songs by then
-# Strict on purpose: the data comes back from the client, so only what more_data writes is read
-# (ASCII letters and digits, bounded), and anything else is a stale or forged button.
+# Strict on purpose: the data comes back from the client, so only what the *_data functions write
+# is read (ASCII letters and digits, bounded), and anything else is a stale or forged button.
 _MORE_DATA = re.compile(r"more:([a-z]{1,16})(?::([0-9]{1,2}))?")
+_FIX_DATA = re.compile(r"fix:([1-9][0-9]{0,17})")
+_PICK_DATA = re.compile(r"pick:([1-9][0-9]{0,17}):([a-z]{1,16})")
+_MOOD_DATA = re.compile(r"mood:([a-z]{1,16})")
 
 
 @dataclass(frozen=True)
 class MoreRequest:
     mood: str
     step: int | None  # the lift step of the song shown above the button; None outside lift mode
+
+
+@dataclass(frozen=True)
+class PickRequest:
+    reading: int
+    mood: str
 
 
 def more_data(mood: str, step: int | None = None) -> str:
@@ -38,5 +59,43 @@ def parse_more(data: str | None) -> MoreRequest | None:
     return MoreRequest(mood, None if step is None else int(step))
 
 
-def more_keyboard(mood: str, step: int | None = None) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("🎵 More", callback_data=more_data(mood, step))]])
+def parse_fix(data: str | None) -> int | None:
+    """The reading a "Not my mood" button is about, or None."""
+    match = _FIX_DATA.fullmatch(data or "")
+    return int(match.group(1)) if match else None
+
+
+def parse_pick(data: str | None) -> PickRequest | None:
+    """The reading and chosen mood of a mood button under a reading, or None (unknown moods too)."""
+    match = _PICK_DATA.fullmatch(data or "")
+    if match is None or match.group(2) not in MOODS:
+        return None
+    return PickRequest(int(match.group(1)), match.group(2))
+
+
+def parse_mood(data: str | None) -> str | None:
+    match = _MOOD_DATA.fullmatch(data or "")
+    return match.group(1) if match and match.group(1) in MOODS else None
+
+
+def _mood_button(mood: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(f"{MOOD_EMOJI[mood]} {mood}", callback_data=data)
+
+
+def more_keyboard(mood: str, step: int | None = None, reading: int | None = None) -> InlineKeyboardMarkup:
+    """"🎵 More", and beside it "🎭 Not my mood" when the song answers a selfie's reading."""
+    row = [InlineKeyboardButton("🎵 More", callback_data=more_data(mood, step))]
+    if reading is not None:
+        row.append(InlineKeyboardButton("🎭 Not my mood", callback_data=f"fix:{reading}"))
+    return InlineKeyboardMarkup([row])
+
+
+def pick_keyboard(reading: int, moods: tuple[str, ...] = MOODS) -> InlineKeyboardMarkup:
+    """The moods to choose from for a reading: two per row."""
+    buttons = [_mood_button(m, f"pick:{reading}:{m}") for m in moods]
+    return InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def mood_keyboard() -> InlineKeyboardMarkup:
+    buttons = [_mood_button(m, f"mood:{m}") for m in MOODS]
+    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])

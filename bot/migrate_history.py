@@ -21,7 +21,7 @@ from .config import DEFAULT_DATABASE_PATH
 
 
 async def migrate(source: Path, url: str) -> tuple[int, int]:
-    """Copies served songs and settings; returns (songs, users with settings)."""
+    """Copies served songs, settings, moods read and chosen; returns (songs, users with settings)."""
     from recommender.store.postgres import PostgresHistoryStore
 
     with contextlib.closing(open_readonly(source)) as db:
@@ -30,9 +30,14 @@ async def migrate(source: Path, url: str) -> tuple[int, int]:
         has_settings = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'user_settings'").fetchone()
         settings = (db.execute("SELECT user_id, lift, updated_at FROM user_settings").fetchall()
                     if has_settings else [])
+        has_moods = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'choices'").fetchone()
+        readings = (db.execute("SELECT id, user_id, at, source, mood, scores FROM readings").fetchall()
+                    if has_moods else [])
+        choices = (db.execute("SELECT id, reading_id, user_id, mood, at FROM choices").fetchall()
+                   if has_moods else [])
     store = await PostgresHistoryStore.open(url)
     try:
-        await store.import_history(songs, settings)
+        await store.import_history(songs, settings, readings, choices)
     finally:
         await store.close()
     return len(songs), len(settings)

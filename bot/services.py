@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from recommender.music.service import SongService
 from recommender.store.base import HistoryStore
+from recommender.vision.calibration import Calibration, shipped
 
 from .config import Config
 from .downloads import Downloader
@@ -28,6 +29,7 @@ class Services:
     songs: SongService
     executor: ThreadPoolExecutor
     bot_username: str | None = None
+    calibration: Calibration = field(default_factory=shipped)  # read once, at start-up
     floods: Floods = field(init=False)
     downloads: Downloader = field(init=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from recommender.adapt import BOUND as ADAPT_BOUND
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS, Song
 
@@ -25,15 +26,20 @@ MOOD_BLURB = {
 
 COMMANDS = (
     ("start", "What this bot does"),
-    ("help", "Moods, privacy and commands"),
+    ("help", "Buttons, moods, privacy and commands"),
+    ("mood", "Pick a mood without a selfie"),
+    ("history", "Your last 10 songs"),
+    ("diary", "A chart of your moods, last 30 days"),
     ("lift", "Turn mood-lifting songs on or off"),
-    ("forget", "Delete the songs I remember serving you"),
+    ("forget", "Delete everything I keep about you"),
 )
 
 START = (
     "Hi! 👋 Send me a selfie and I'll guess how you feel and pick a song for that mood.\n\n"
     "📸 Just send a photo of your face (a normal photo, or an image file).\n"
-    "🎵 Tap <b>More</b> under a song for another one — I won't repeat myself.\n\n"
+    "🎵 Tap <b>More</b> under a song for another one — I won't repeat myself.\n"
+    "🎭 Read you wrong? Tap <b>Not my mood</b> and choose.\n"
+    "💬 No selfie? Tell me how you feel (\"need to calm down\", 😢) or use /mood.\n\n"
     "/help explains how it works and what I keep."
 )
 
@@ -56,9 +62,20 @@ def help_text(bot_username: str | None = None) -> str:
         "I find the faces in your photo, read the emotion of the largest one "
         "(one of 7: angry, disgust, fear, happy, sad, surprise, neutral) and map it to a music mood:\n"
         f"{mapping}\n\n<b>Moods</b>\n{moods}\n\n"
+        "<b>Buttons</b>\n🎵 <b>More</b>: another song of the same mood.\n"
+        "🎭 <b>Not my mood</b>: choose the mood you are really in and get a song for it. When I'm "
+        "not sure, I say so and let you choose between the two likeliest moods.\n\n"
+        "<b>Learning from you</b>\nEach mood you choose after a selfie tilts my next guesses a "
+        f"little toward the moods you pick, for you only. It can only tip a close call (no mood "
+        f"counts more than {ADAPT_BOUND:g}× its usual weight), so a few taps never lock you into one mood.\n\n"
+        "<b>Without a selfie</b>\n/mood shows the four moods; or just write how you feel "
+        "(\"I feel great\", \"need to calm down\", 😢).\n\n"
+        "<b>History and diary</b>\n/history lists your last 10 songs. /diary draws your moods of "
+        "the last 30 days (from selfies and the moods you chose) with the share of each.\n\n"
         "<b>Privacy</b>\n"
-        "Photos are processed in memory and never stored. The only thing I keep is which songs "
-        "I served you (so I don't repeat them) and whether /lift is on. /forget deletes it all.\n\n"
+        "Photos are processed in memory and never stored. I keep which songs I served you (so I "
+        "don't repeat them), whether /lift is on, and for each answer the mood and the 7 emotion "
+        "scores I read (numbers, not the picture) plus any mood you chose. /forget deletes it all.\n\n"
         "<b>Lift mode</b>\n/lift turns it on or off: songs start matched to your mood, then each "
         "🎵 More moves a step toward brighter, more energetic music (music therapists call this "
         "the iso principle). Off by default.\n\n"
@@ -94,6 +111,56 @@ def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, 
         lines.append(exhausted(mood))
     lines.append("")
     lines.append(song_lines(pick.song, pick.details) if pick else f"I have no {escape(mood)} songs yet, sorry.")
+    return "\n".join(lines)
+
+
+def unsure_reply(*, emotion: str, confidence: float, moods: tuple[str, str], n_faces: int) -> str:
+    first, second = (f"{MOOD_EMOJI.get(m, '')} <b>{escape(m)}</b>" for m in moods)
+    lines = [f"I see {n_faces} faces — answering for the largest one."] if n_faces > 1 else []
+    lines.append(f"🤔 I'm not sure — you look {first} or {second}.")
+    lines.append(f"(Best guess: {escape(emotion)}, {percent(confidence)} sure.) Which is closer?")
+    return "\n".join(lines)
+
+
+def chosen_reply(pick: Pick, *, corrected: bool) -> str:
+    """A song for a mood the user chose under a reading (a correction or an unsure answer)."""
+    head = (f"Got it — {MOOD_EMOJI.get(pick.mood, '')} <b>{escape(pick.mood)}</b>. "
+            "I'll keep that in mind next time." if corrected
+            else f"{MOOD_EMOJI.get(pick.mood, '')} <b>{escape(pick.mood)}</b> it is.")
+    if pick.restarted:
+        head += "\n" + exhausted(pick.mood)
+    return f"{head}\n\n{song_lines(pick.song, pick.details)}"
+
+
+def asked_reply(pick: Pick, *, from_text: bool) -> str:
+    """A song for a mood named in a text ("sounds like: calm") or picked from /mood."""
+    mood = f"{MOOD_EMOJI.get(pick.mood, '')} {escape(pick.mood)}"
+    head = f"sounds like: <b>{escape(pick.mood)}</b> {MOOD_EMOJI.get(pick.mood, '')}" if from_text \
+        else f"A {mood} song:"
+    if pick.restarted:
+        head += "\n" + exhausted(pick.mood)
+    return f"{head}\n\n{song_lines(pick.song, pick.details)}"
+
+
+PRIVATE_ONLY = "That one is just for you — ask me in a private chat. 🔒"
+MOOD_PROMPT = "How do you feel? Pick a mood 👇"
+READING_UNKNOWN = "I don't remember that photo any more (after /forget, maybe) — send a new selfie, please."
+HISTORY_EMPTY = "I haven't served you any songs yet. Send a selfie 📸 or use /mood."
+DIARY_EMPTY = ("Your diary is empty so far 📔 Send a selfie 📸 or pick a /mood, and I'll chart your moods "
+               "of the last 30 days here.")
+DIARY_FAILED = "I couldn't draw your diary just now 😕 Please try again in a moment."
+
+
+def history_text(rows: list[tuple[Song | None, str, str]]) -> str:
+    """(song or None when no longer in the catalog, mood, when) newest first."""
+    lines = ["<b>Your last songs</b> (newest first)"]
+    for i, (song, mood, when) in enumerate(rows, 1):
+        mood_part = f"{MOOD_EMOJI.get(mood, '')} {escape(mood)}"
+        if song is None:
+            lines.append(f"{i}. (a song no longer in my list) · {mood_part} · {escape(when)}")
+        else:
+            lines.append(f"{i}. <b>{escape(song.name)}</b> — {escape(song.artist)} · {mood_part} · "
+                         f"{escape(when)}\n{escape(song.url)}")
     return "\n".join(lines)
 
 
@@ -141,11 +208,12 @@ FLOODED = {
 }
 BUSY_ERROR = "Something went wrong on my side 😓 Please try again in a moment."
 MORE_UNKNOWN = "This button is from an older version of me — send a new photo, please."
+MOOD_UNKNOWN = "I don't have songs for that mood — try /mood, please."
 
 
 def forgot(n: int) -> str:
     songs = "1 song" if n == 1 else f"{n} songs"
-    return f"Done — I forgot the {songs} I had served you, and your settings. 🧹"
+    return f"Done — I forgot the {songs} I had served you, your moods and choices, and your settings. 🧹"
 
 
 FORGOT_NOTHING = "I had nothing stored about you. 🧹"

@@ -58,6 +58,12 @@ class Sent:
     def link_preview(self) -> dict[str, Any] | None:
         return self.params.get("link_preview_options")
 
+    @property
+    def photo(self) -> bytes | None:
+        """The bytes of a photo uploaded with sendPhoto (multipart), as Telegram received them."""
+        value = self.params.get("photo")
+        return value if isinstance(value, bytes) else None
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -257,6 +263,16 @@ class FakeTelegram:
                       "file_path": f"photos/{file_id}.jpg"}
             if file_id not in self.file_behaviours:
                 result["file_size"] = self.declared_sizes.get(file_id, len(self.files[file_id]))
+        elif method == "sendPhoto":
+            chat_id = int(params.get("chat_id", 0))
+            if not isinstance(params.get("photo"), bytes):
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: there is no photo"}
+            msg = self.message(chat_id, "", caption=str(params.get("caption", "")),
+                               photo=[{"file_id": "sent-photo", "file_unique_id": "usp", "width": 800,
+                                       "height": 360, "file_size": len(params["photo"])}])
+            msg.pop("text")
+            await self._record(Sent(method, params, msg["message_id"]))
+            return 200, {"ok": True, "result": msg}
         elif method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id", 0))
             msg = self.message(chat_id, str(params.get("text", "")))
@@ -311,6 +327,8 @@ class _ApiHandler(tornado.web.RequestHandler):
         else:
             for name, values in self.request.arguments.items():
                 params[name] = _decode(name, values[-1].decode())
+            for name, files in self.request.files.items():  # multipart uploads (sendPhoto)
+                params[name] = files[-1]["body"]
         status, body = await self.fake.call(method, params)
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

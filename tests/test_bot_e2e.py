@@ -50,9 +50,11 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         for emotion, mood in EMOTION_TO_MOOD.items():
             assert f"{emotion} → " in help_.text and mood in help_.text
         assert "never stored" in help_.text and "/forget" in help_.text
+        assert "Not my mood" in help_.text and "/diary" in help_.text and "emotion scores" in help_.text
         await user.send_text("what do I do?")
         assert "selfie" in (await user.reply()).text.lower()
-        assert {c["command"] for c in fake.commands} == {"start", "help", "forget", "lift"}
+        assert {c["command"] for c in fake.commands} == {
+            "start", "help", "mood", "history", "diary", "lift", "forget"}
 
 
 async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp_path):
@@ -65,7 +67,8 @@ async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp
         song = CATALOG.get(track_of(reply.text))
         assert song is not None and song.mood == mood
         assert f"{song.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}" in reply.text
-        assert reply.buttons == [{"text": "🎵 More", "callback_data": f"more:{mood}"}]
+        assert reply.buttons[0] == {"text": "🎵 More", "callback_data": f"more:{mood}"}
+        assert reply.buttons[1]["text"] == "🎭 Not my mood" and len(reply.buttons) == 2
         assert reply.link_preview == {"is_disabled": False, "url": song.url}
         actions = fake.sent_to(102, "sendChatAction")
         assert actions and actions[0].params["action"] == "typing"

@@ -70,6 +70,23 @@ def test_more_button_carries_its_mood():
         assert keyboards.parse_more(forged) is None, forged
 
 
+def test_mood_buttons_round_trip_and_refuse_anything_else():
+    row = keyboards.more_keyboard("calm", reading=123456789012345678).inline_keyboard[0]
+    assert [b.text for b in row] == ["🎵 More", "🎭 Not my mood"]
+    assert keyboards.parse_fix(row[1].callback_data) == 123456789012345678
+    picks = [b for r in keyboards.pick_keyboard(42).inline_keyboard for b in r]
+    assert [keyboards.parse_pick(b.callback_data) for b in picks] == [
+        keyboards.PickRequest(42, m) for m in ("calm", "happy", "energetic", "sad")]
+    assert all(len(b.callback_data.encode()) <= 64 for b in picks + list(row))
+    menu = [b for r in keyboards.mood_keyboard().inline_keyboard for b in r]
+    assert [keyboards.parse_mood(b.callback_data) for b in menu] == ["calm", "happy", "energetic", "sad"]
+    for forged in ("fix:", "fix:0", "fix:01", "fix:1" + "0" * 18, "fix:١", "fix:1 ", "pick:1:joy",
+                   "pick:1:Calm", "pick:0:calm", "pick:1:calm:2", "pick::calm", "mood:joy", "mood:",
+                   "mood:calm\n", "mood:" + "calm" * 100):
+        assert keyboards.parse_fix(forged) is None and keyboards.parse_pick(forged) is None
+        assert keyboards.parse_mood(forged) is None, forged
+
+
 def test_help_lists_the_mapping_privacy_and_commands():
     text = texts.help_text("mood_bot")
     for emotion, mood in EMOTION_TO_MOOD.items():

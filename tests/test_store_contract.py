@@ -141,3 +141,48 @@ async def test_each_replica_keeps_its_own_heartbeat(open_store):
     await store.heartbeat(200.0, "host-b:8080")
     assert await store.read_heartbeat("host-a:8080") == 100.0
     assert await store.read_heartbeat("host-b:8080") == 200.0
+
+
+SCORES = (0.05, 0.01, 0.04, 0.10, 0.60, 0.05, 0.15)
+
+
+async def test_readings_and_choices_round_trip_per_user(open_store):
+    store = await open_store()
+    first = await store.add_reading(1, "selfie", "sad", SCORES)
+    typed = await store.add_reading(1, "text", "calm")
+    other = await store.add_reading(2, "selfie", "happy", SCORES)
+    reading = await store.reading(1, first)
+    assert reading is not None and (reading.source, reading.mood) == ("selfie", "sad")
+    assert reading.scores == pytest.approx(SCORES, abs=1e-4)
+    assert (await store.reading(1, typed)).scores is None
+    assert await store.reading(1, other) is None  # someone else's reading is not found
+    assert not await store.add_choice(1, other, "calm")  # nor can it be corrected
+    assert await store.add_choice(1, first, "happy")
+    assert not await store.add_choice(1, 10**9, "happy")
+    assert await store.chosen_counts(1) == {"happy": 1}
+    marks = await store.mood_marks(1, since=0)
+    assert [(m.mood, m.chosen) for m in marks] == [("happy", True), ("calm", True)]
+    stats = await (await open_store()).field_stats()  # another replica sees them
+    assert stats.selfies == 2 and stats.choices == {("sad", "happy"): 1}
+
+
+async def test_forget_deletes_readings_and_choices_and_resets_adaptation(open_store):
+    store = await open_store()
+    mine = await store.add_reading(1, "selfie", "sad", SCORES)
+    await store.add_choice(1, mine, "happy")
+    theirs = await store.add_reading(2, "selfie", "sad", SCORES)
+    await store.add_choice(2, theirs, "calm")
+    await store.forget(1)
+    assert await store.reading(1, mine) is None
+    assert await store.chosen_counts(1) == {} and await store.mood_marks(1, since=0) == []
+    assert await store.chosen_counts(2) == {"calm": 1}
+    assert (await store.field_stats()).choices == {("sad", "calm"): 1}
+
+
+async def test_recent_songs_are_newest_first_with_mood_and_time(open_store):
+    store = await open_store()
+    for i in range(12):
+        await append(store, 1, "happy" if i % 2 else "sad", f"t{i}")
+    recent = await store.recent_songs(1, 10)
+    assert [s.track_id for s in recent] == [f"t{i}" for i in range(11, 1, -1)]
+    assert recent[0].mood == "happy" and recent[0].at >= recent[-1].at > 0

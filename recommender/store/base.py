@@ -2,9 +2,63 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..types import Served
+
+
+# Where a stored mood came from: a selfie read by the model, /mood, or a text naming a feeling.
+SOURCES = ("selfie", "mood", "text")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One mood the bot answered: scores (7 calibrated emotion probabilities) only for selfies."""
+
+    id: int
+    at: float
+    source: str
+    mood: str
+    scores: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class MoodMark:
+    """A point of the mood diary: the mood of a reading, or the mood chosen for it."""
+
+    at: float
+    mood: str
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class SongServed:
+    track_id: str
+    mood: str
+    at: float
+
+
+@dataclass(frozen=True)
+class FieldStats:
+    """Counts only, no user ids: selfies answered and (detected mood, chosen mood) → choices."""
+
+    selfies: int = 0
+    choices: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def encode_scores(scores: tuple[float, ...] | None) -> str | None:
+    return None if scores is None else ",".join(f"{p:.4f}" for p in scores)
+
+
+def decode_scores(text: str | None) -> tuple[float, ...] | None:
+    """Stored scores back as floats; None for none, or for a value that does not parse."""
+    if not text:
+        return None
+    try:
+        return tuple(float(p) for p in text.split(","))
+    except ValueError:
+        return None
 
 
 class UserHistory(Protocol):
@@ -31,7 +85,8 @@ class HistoryStore(Protocol):
     def user(self, user_id: int) -> AbstractAsyncContextManager[UserHistory]: ...
 
     async def forget(self, user_id: int) -> int:
-        """Delete everything stored about the user; returns how many songs were forgotten."""
+        """Delete everything stored about the user (songs, settings, readings, choices); returns
+        how many songs were forgotten."""
         ...
 
     async def get_lift(self, user_id: int) -> bool: ...
@@ -46,5 +101,32 @@ class HistoryStore(Protocol):
     async def heartbeat(self, now: float | None = None, replica: str = "") -> None:
         """Record that this replica is alive (read by `python -m bot --health`)."""
         ...
+
+    async def add_reading(self, user_id: int, source: str, mood: str,
+                          scores: tuple[float, ...] | None = None) -> int:
+        """Store a mood answered (never a photo); returns its id for the buttons under the reply."""
+        ...
+
+    async def reading(self, user_id: int, reading_id: int) -> Reading | None:
+        """The user's reading with that id; None when it is unknown, forgotten or someone else's."""
+        ...
+
+    async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
+        """Record the mood the user chose for one of their readings; False when it is unknown."""
+        ...
+
+    async def chosen_counts(self, user_id: int) -> dict[str, int]:
+        """How often the user chose each mood for a selfie reading (per-person adaptation)."""
+        ...
+
+    async def mood_marks(self, user_id: int, since: float) -> list[MoodMark]:
+        """The user's moods since `since`, oldest first: a reading's last chosen mood if any."""
+        ...
+
+    async def recent_songs(self, user_id: int, limit: int) -> list[SongServed]:
+        """The user's last `limit` songs, newest first."""
+        ...
+
+    async def field_stats(self) -> FieldStats: ...
 
     async def close(self) -> None: ...

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from ..types import Served
+from .base import FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores
 from .sqlite import DEFAULT_MAX_PER_USER, DatabaseUnusable, SchemaTooNew
 
 # Index i upgrades the schema from version i to i + 1. Append only; never edit a shipped step.
@@ -41,6 +42,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # v2: update ids already taken by any replica, so a repeated delivery is handled once.
         "CREATE TABLE updates_seen (update_id BIGINT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL)",
+    ),
+    (
+        # v3: moods answered (selfie scores, never photos) and the moods users chose for them.
+        """CREATE TABLE readings (
+               id      BIGSERIAL PRIMARY KEY,
+               user_id BIGINT NOT NULL,
+               at      DOUBLE PRECISION NOT NULL,
+               source  TEXT   NOT NULL,
+               mood    TEXT   NOT NULL,
+               scores  TEXT
+           )""",
+        "CREATE INDEX readings_by_user ON readings (user_id, id)",
+        """CREATE TABLE choices (
+               id         BIGSERIAL PRIMARY KEY,
+               reading_id BIGINT NOT NULL REFERENCES readings (id) ON DELETE CASCADE,
+               user_id    BIGINT NOT NULL,
+               mood       TEXT   NOT NULL,
+               at         DOUBLE PRECISION NOT NULL
+           )""",
+        "CREATE INDEX choices_by_reading ON choices (reading_id)",
+        "CREATE INDEX choices_by_user ON choices (user_id)",
     ),
 )
 SEEN_KEPT = 100_000
@@ -117,7 +139,64 @@ class PostgresHistoryStore:
         async with self._pool.acquire() as conn, conn.transaction():
             status = await conn.execute("DELETE FROM served WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM user_settings WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM choices WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM readings WHERE user_id = $1", user_id)
         return int(status.split()[-1])
+
+    async def add_reading(self, user_id: int, source: str, mood: str,
+                          scores: tuple[float, ...] | None = None) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            reading_id = await conn.fetchval(
+                "INSERT INTO readings (user_id, at, source, mood, scores) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                user_id, time.time(), source, mood, encode_scores(scores))
+            await conn.execute(
+                """DELETE FROM readings WHERE user_id = $1 AND id <= (
+                       SELECT id FROM readings WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
+                user_id, self.max_per_user)
+        return int(reading_id)
+
+    async def reading(self, user_id: int, reading_id: int) -> Reading | None:
+        row = await self._pool.fetchrow(
+            "SELECT id, at, source, mood, scores FROM readings WHERE id = $1 AND user_id = $2", reading_id, user_id)
+        if row is None:
+            return None
+        return Reading(int(row["id"]), float(row["at"]), row["source"], row["mood"], decode_scores(row["scores"]))
+
+    async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
+        status = await self._pool.execute(
+            """INSERT INTO choices (reading_id, user_id, mood, at)
+               SELECT id, user_id, $1, $2 FROM readings WHERE id = $3 AND user_id = $4""",
+            mood, time.time(), reading_id, user_id)
+        return status.endswith(" 1")
+
+    async def chosen_counts(self, user_id: int) -> dict[str, int]:
+        rows = await self._pool.fetch(
+            """SELECT c.mood, COUNT(*) AS n FROM choices c JOIN readings r ON r.id = c.reading_id
+               WHERE c.user_id = $1 AND r.source = 'selfie' GROUP BY c.mood""", user_id)
+        return {r["mood"]: int(r["n"]) for r in rows}
+
+    async def mood_marks(self, user_id: int, since: float) -> list[MoodMark]:
+        rows = await self._pool.fetch(
+            """SELECT r.at, r.source, r.mood,
+                      (SELECT c.mood FROM choices c WHERE c.reading_id = r.id ORDER BY c.id DESC LIMIT 1) AS chosen
+               FROM readings r WHERE r.user_id = $1 AND r.at >= $2 ORDER BY r.id""", user_id, since)
+        return [MoodMark(float(r["at"]), r["chosen"] or r["mood"], r["chosen"] is not None or r["source"] != "selfie")
+                for r in rows]
+
+    async def recent_songs(self, user_id: int, limit: int) -> list[SongServed]:
+        rows = await self._pool.fetch(
+            "SELECT track_id, mood, served_at FROM served WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+            user_id, limit)
+        return [SongServed(r["track_id"], r["mood"], float(r["served_at"])) for r in rows]
+
+    async def field_stats(self) -> FieldStats:
+        async with self._pool.acquire() as conn:
+            selfies = await conn.fetchval("SELECT COUNT(*) FROM readings WHERE source = 'selfie'")
+            rows = await conn.fetch(
+                """SELECT r.mood AS detected, c.mood AS chosen, COUNT(*) AS n
+                   FROM choices c JOIN readings r ON r.id = c.reading_id
+                   WHERE r.source = 'selfie' GROUP BY r.mood, c.mood""")
+        return FieldStats(int(selfies), {(r["detected"], r["chosen"]): int(r["n"]) for r in rows})
 
     async def get_lift(self, user_id: int) -> bool:
         return bool(await self._pool.fetchval("SELECT lift FROM user_settings WHERE user_id = $1", user_id))
@@ -146,16 +225,27 @@ class PostgresHistoryStore:
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
             f"heartbeat:{replica}", repr(time.time() if now is None else now))
 
-    async def import_history(self, songs: list[tuple], settings: list[tuple]) -> None:
+    async def import_history(self, songs: list[tuple], settings: list[tuple], readings: list[tuple] = (),
+                             choices: list[tuple] = ()) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
-        served_at), settings as (user_id, lift, updated_at). Refuses a store that has history."""
+        served_at), settings as (user_id, lift, updated_at), readings as (id, user_id, at, source,
+        mood, scores) and choices as (id, reading_id, user_id, mood, at); reading ids are kept, so
+        buttons already sent keep working. Refuses a store that has history."""
         async with self._pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM served) OR EXISTS (SELECT 1 FROM user_settings)"):
+            if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM served) OR EXISTS (SELECT 1 FROM user_settings)"
+                                   " OR EXISTS (SELECT 1 FROM readings)"):
                 raise ValueError("the PostgreSQL history is not empty: it was migrated already")
             await conn.copy_records_to_table("served", records=songs,
                                              columns=("user_id", "mood", "track_id", "cycle", "served_at"))
             await conn.copy_records_to_table("user_settings", records=[(u, bool(on), t) for u, on, t in settings],
                                              columns=("user_id", "lift", "updated_at"))
+            await conn.copy_records_to_table("readings", records=list(readings),
+                                             columns=("id", "user_id", "at", "source", "mood", "scores"))
+            await conn.copy_records_to_table("choices", records=list(choices),
+                                             columns=("id", "reading_id", "user_id", "mood", "at"))
+            for table in ("readings", "choices"):  # new rows continue after the copied ids
+                await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   f"COALESCE(MAX(id), 0) + 1, false) FROM {table}")
 
     async def read_heartbeat(self, replica: str = "") -> float | None:
         value = await self._pool.fetchval("SELECT value FROM meta WHERE key = $1", f"heartbeat:{replica}")

@@ -27,6 +27,7 @@ from pathlib import Path
 import aiosqlite
 
 from ..types import Served
+from .base import FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores
 
 DEFAULT_MAX_PER_USER = 2000
 
@@ -59,9 +60,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v4: update ids already taken, so a delivery repeated by Telegram is handled once.
         "CREATE TABLE updates_seen (update_id INTEGER PRIMARY KEY, seen_at REAL NOT NULL)",
     ),
+    (
+        # v5: moods answered (selfie scores, never photos) and the moods users chose for them.
+        """CREATE TABLE readings (
+               id      INTEGER PRIMARY KEY AUTOINCREMENT,
+               user_id INTEGER NOT NULL,
+               at      REAL    NOT NULL,
+               source  TEXT    NOT NULL,
+               mood    TEXT    NOT NULL,
+               scores  TEXT
+           )""",
+        "CREATE INDEX readings_by_user ON readings (user_id, id)",
+        """CREATE TABLE choices (
+               id         INTEGER PRIMARY KEY AUTOINCREMENT,
+               reading_id INTEGER NOT NULL REFERENCES readings (id) ON DELETE CASCADE,
+               user_id    INTEGER NOT NULL,
+               mood       TEXT    NOT NULL,
+               at         REAL    NOT NULL
+           )""",
+        "CREATE INDEX choices_by_reading ON choices (reading_id)",
+        "CREATE INDEX choices_by_user ON choices (user_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen"})
+OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices"})
 SEEN_KEPT = 100_000  # update ids remembered; Telegram resends within hours, ids only grow
 
 
@@ -229,7 +251,74 @@ class SQLiteHistoryStore:
             cur = await self._conn.execute("DELETE FROM served WHERE user_id = ?", (user_id,))
             deleted = cur.rowcount
             await self._conn.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+            await self._conn.execute("DELETE FROM choices WHERE user_id = ?", (user_id,))
+            await self._conn.execute("DELETE FROM readings WHERE user_id = ?", (user_id,))
         return max(deleted, 0)
+
+    async def add_reading(self, user_id: int, source: str, mood: str,
+                          scores: tuple[float, ...] | None = None) -> int:
+        async with self._transaction():
+            cur = await self._conn.execute(
+                "INSERT INTO readings (user_id, at, source, mood, scores) VALUES (?, ?, ?, ?, ?)",
+                (user_id, time.time(), source, mood, encode_scores(scores)))
+            reading_id = int(cur.lastrowid or 0)
+            await self._conn.execute(
+                """DELETE FROM readings WHERE user_id = ? AND id <= (
+                       SELECT id FROM readings WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
+                (user_id, user_id, self.max_per_user))
+        return reading_id
+
+    async def reading(self, user_id: int, reading_id: int) -> Reading | None:
+        async with self._lock:
+            async with self._conn.execute(
+                    "SELECT id, at, source, mood, scores FROM readings WHERE id = ? AND user_id = ?",
+                    (reading_id, user_id)) as cur:
+                row = await cur.fetchone()
+        if row is None:
+            return None
+        return Reading(int(row[0]), float(row[1]), str(row[2]), str(row[3]), decode_scores(row[4]))
+
+    async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
+        async with self._transaction():
+            cur = await self._conn.execute(
+                """INSERT INTO choices (reading_id, user_id, mood, at)
+                   SELECT id, user_id, ?, ? FROM readings WHERE id = ? AND user_id = ?""",
+                (mood, time.time(), reading_id, user_id))
+            return cur.rowcount == 1
+
+    async def chosen_counts(self, user_id: int) -> dict[str, int]:
+        async with self._lock:
+            async with self._conn.execute(
+                    """SELECT c.mood, COUNT(*) FROM choices c JOIN readings r ON r.id = c.reading_id
+                       WHERE c.user_id = ? AND r.source = 'selfie' GROUP BY c.mood""", (user_id,)) as cur:
+                return {str(m): int(n) for m, n in await cur.fetchall()}
+
+    async def mood_marks(self, user_id: int, since: float) -> list[MoodMark]:
+        async with self._lock:
+            async with self._conn.execute(
+                    """SELECT r.at, r.source, r.mood,
+                              (SELECT c.mood FROM choices c WHERE c.reading_id = r.id ORDER BY c.id DESC LIMIT 1)
+                       FROM readings r WHERE r.user_id = ? AND r.at >= ? ORDER BY r.id""",
+                    (user_id, since)) as cur:
+                rows = await cur.fetchall()
+        return [MoodMark(float(at), str(chosen or mood), chosen is not None or source != "selfie")
+                for at, source, mood, chosen in rows]
+
+    async def recent_songs(self, user_id: int, limit: int) -> list[SongServed]:
+        async with self._lock:
+            async with self._conn.execute(
+                    "SELECT track_id, mood, served_at FROM served WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                    (user_id, limit)) as cur:
+                return [SongServed(str(t), str(m), float(a)) for t, m, a in await cur.fetchall()]
+
+    async def field_stats(self) -> FieldStats:
+        async with self._lock:
+            selfies = await self._scalar("SELECT COUNT(*) FROM readings WHERE source = 'selfie'")
+            async with self._conn.execute(
+                    """SELECT r.mood, c.mood, COUNT(*) FROM choices c JOIN readings r ON r.id = c.reading_id
+                       WHERE r.source = 'selfie' GROUP BY r.mood, c.mood""") as cur:
+                rows = await cur.fetchall()
+        return FieldStats(selfies, {(str(d), str(c)): int(n) for d, c, n in rows})
 
     async def get_lift(self, user_id: int) -> bool:
         async with self._lock:
