@@ -125,11 +125,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user_id = _sender_id(update)
+    user_id = await _personal_command(update, context)
     if user_id is None:
-        current_trace().done("ignored_no_sender")
-        return
-    if not await _admitted_text(update, context):
         return
     store = svc.get(context).store
     had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
@@ -139,11 +136,8 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def lift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user_id = _sender_id(update)
+    user_id = await _personal_command(update, context)
     if user_id is None:
-        current_trace().done("ignored_no_sender")
-        return
-    if not await _admitted_text(update, context):
         return
     store = svc.get(context).store
     on = not await store.get_lift(user_id)
@@ -185,15 +179,8 @@ async def mood_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The last songs served: title — artist, mood, when, link; previews off (ten covers is noise)."""
-    user_id = _sender_id(update)
+    user_id = await _personal_command(update, context, private_only=True)
     if user_id is None:
-        current_trace().done("ignored_no_sender")
-        return
-    if not await _admitted_text(update, context):
-        return
-    if not _is_private(update):  # someone's moods and songs are not for the whole group
-        await _reply(update, texts.PRIVATE_ONLY)
-        current_trace().done("private_only")
         return
     services = svc.get(context)
     served = await services.store.recent_songs(user_id, HISTORY_SIZE)
@@ -209,15 +196,8 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The mood chart as a photo, drawn in the worker pool (never on the event loop), in memory."""
-    user_id = _sender_id(update)
+    user_id = await _personal_command(update, context, private_only=True)
     if user_id is None:
-        current_trace().done("ignored_no_sender")
-        return
-    if not await _admitted_text(update, context):
-        return
-    if not _is_private(update):  # someone's moods and songs are not for the whole group
-        await _reply(update, texts.PRIVATE_ONLY)
-        current_trace().done("private_only")
         return
     services = svc.get(context)
     trace = current_trace()
@@ -264,6 +244,23 @@ async def _admitted_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         chat = update.effective_chat
         key = chat.id if chat is not None else 0
     return await _admitted(update, svc.get(context), "text", key)
+
+
+async def _personal_command(update: Update, context: ContextTypes.DEFAULT_TYPE, *,
+                            private_only: bool = False) -> int | None:
+    """The sender's id for a command about their own data, or None when it is not to be answered
+    (no sender, flooded, or a private-only command in a group, which gets a one-line pointer)."""
+    user_id = _sender_id(update)
+    if user_id is None:
+        current_trace().done("ignored_no_sender")
+        return None
+    if not await _admitted_text(update, context):
+        return None
+    if private_only and not _is_private(update):  # someone's moods and songs are not for a group
+        await _reply(update, texts.PRIVATE_ONLY)
+        current_trace().done("private_only")
+        return None
+    return user_id
 
 
 # --- photos ------------------------------------------------------------------------------------
