@@ -80,8 +80,10 @@ def build_bot(config: Config) -> TolerantBot:
         base_file_url=config.file_url,
         request=HTTPXRequest(connection_pool_size=64, connect_timeout=10, read_timeout=20,
                              write_timeout=30, pool_timeout=30),
-        get_updates_request=HTTPXRequest(connection_pool_size=1, connect_timeout=10, read_timeout=20,
-                                         write_timeout=30, pool_timeout=30),
+        # Two connections and a short pool wait: the last getUpdates at shutdown (which confirms
+        # the offset) must not wait behind the long poll it just cancelled.
+        get_updates_request=HTTPXRequest(connection_pool_size=2, connect_timeout=10, read_timeout=20,
+                                         write_timeout=30, pool_timeout=2),
         # Telegram's outgoing limits (30 msg/s overall, 20/min per group), and RetryAfter is
         # waited out and retried instead of losing the reply.
         rate_limiter=MessageRateLimiter(max_retries=3),
