@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import Any
 
-from telegram import LinkPreviewOptions, Message, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from recommender.adapt import adapt
+from recommender.music.service import Pick
 from recommender.text_mood import mood_from_text
 from recommender.types import MOODS, Song
 from recommender.vision.calibration import MoodReading
@@ -162,8 +163,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         current_trace().done("hint")
         return
     await services.store.add_reading(user_id, "text", mood)
-    pick = await services.songs.next(user_id, mood)
-    assert pick is not None  # knows(mood) above
+    pick = await _serve(services, user_id, mood)
     await _reply(update, texts.asked_reply(pick, from_text=True),
                  reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
@@ -426,26 +426,33 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None  # a CallbackQueryHandler's update
     request = keyboards.parse_more(query.data)
     if request is None or not services.songs.knows(request.mood):
-        await query.answer(texts.MORE_UNKNOWN, show_alert=True)
-        trace.done("stale_button")
+        await _stale(update)
         return
     user_id = query.from_user.id
     if not await _admitted(update, services, "press", user_id):
         return
-    pick = await services.songs.next(user_id, request.mood, after=request.step or 0)
-    if pick is None:
-        raise LookupError("no song for a known mood")
-    chat_id = query.message.chat.id if query.message else user_id
-    await context.bot.send_message(
-        chat_id, texts.more_reply(pick), parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.more_keyboard(request.mood, pick.lift_step),
-        link_preview_options=_song_options(pick.song))
-    try:
-        await query.answer()
-    except TelegramError:
-        pass  # too old (~15 min) or unreachable: the song is there, the spinner stops by itself
+    pick = await _serve(services, user_id, request.mood, after=request.step or 0)
+    await _send_song(context, query, user_id, texts.more_reply(pick), pick,
+                     keyboards.more_keyboard(request.mood, pick.lift_step))
+    await _answered(query)
     trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
+
+
+async def _serve(services: svc.Services, user_id: int, mood: str, after: int | None = None) -> Pick:
+    """The next song of a mood the caller checked with `songs.knows`, stored before it is shown."""
+    pick = await services.songs.next(user_id, mood, after=after)
+    if pick is None:
+        raise LookupError("no song for a known mood")
+    return pick
+
+
+async def _send_song(context: ContextTypes.DEFAULT_TYPE, query: Any, user_id: int, text: str, pick: Pick,
+                     markup: InlineKeyboardMarkup) -> None:
+    """A song as a new message in the pressed button's chat; the preview shows its cover."""
+    chat_id = query.message.chat.id if query.message else user_id
+    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                   link_preview_options=_song_options(pick.song))
 
 
 async def _stale(update: Update, text: str = texts.MORE_UNKNOWN) -> None:
@@ -503,14 +510,9 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if reading is None or not await services.store.add_choice(user_id, reading.id, request.mood):
         await _stale(update, texts.READING_UNKNOWN)
         return
-    song = await services.songs.next(user_id, request.mood)
-    if song is None:
-        raise LookupError("no song for a known mood")
-    chat_id = query.message.chat.id if query.message else user_id
-    await context.bot.send_message(
-        chat_id, texts.chosen_reply(song, corrected=request.mood != reading.mood), parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.more_keyboard(request.mood, song.lift_step, reading.id),
-        link_preview_options=_song_options(song.song))
+    song = await _serve(services, user_id, request.mood)
+    await _send_song(context, query, user_id, texts.chosen_reply(song, corrected=request.mood != reading.mood),
+                     song, keyboards.more_keyboard(request.mood, song.lift_step, reading.id))
     await _answered(query)
     current_trace().done("picked", corrected=int(request.mood != reading.mood))
 
@@ -528,14 +530,9 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await _admitted(update, services, "press", user_id):
         return
     await services.store.add_reading(user_id, "mood", mood)
-    song = await services.songs.next(user_id, mood)
-    if song is None:
-        raise LookupError("no song for a known mood")
-    chat_id = query.message.chat.id if query.message else user_id
-    await context.bot.send_message(
-        chat_id, texts.asked_reply(song, from_text=False), parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.more_keyboard(mood, song.lift_step),
-        link_preview_options=_song_options(song.song))
+    song = await _serve(services, user_id, mood)
+    await _send_song(context, query, user_id, texts.asked_reply(song, from_text=False), song,
+                     keyboards.more_keyboard(mood, song.lift_step))
     await _answered(query)
     current_trace().done("mood_chosen")
 
