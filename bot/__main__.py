@@ -10,11 +10,6 @@ import argparse
 import asyncio
 import signal
 import sys
-from pathlib import Path
-
-from dotenv import load_dotenv
-
-from recommender.paths import PROJECT_ROOT
 
 from .version import version
 
@@ -61,11 +56,6 @@ def _answered_without_json(exc: BaseException, telegram_error: type) -> bool:
     return False
 
 
-def load_env_file(directory: Path = PROJECT_ROOT) -> None:
-    """Read .env beside the code, wherever the bot is started from; the real environment wins."""
-    load_dotenv(directory / ".env", override=False)
-
-
 async def _open_database(config) -> None:
     """Open the history for writing and close it again, exactly as the bot opens it."""
     from .app import open_history
@@ -83,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="exit 0 if the running bot wrote its heartbeat recently (Docker HEALTHCHECK)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     args = parser.parse_args(argv)
+
+    from .config import load_env_file
 
     load_env_file()
 

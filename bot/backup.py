@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sqlite3
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from recommender.store.sqlite import OUR_TABLES, SCHEMA_VERSION, read_heartbeat
 
-from .config import DEFAULT_DATABASE_PATH
+from .config import history_location, load_env_file
 
 RUNNING_S = 90.0  # a heartbeat younger than this means a bot is using the database
 
@@ -80,10 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="the backup to write (or, with --restore, to read)")
     parser.add_argument("--restore", action="store_true", help="replace DATABASE_PATH with FILE")
     args = parser.parse_args(argv)
-    from .__main__ import load_env_file
-
     load_env_file()
-    database = Path(os.environ.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
+    database, _ = history_location()
     try:
         if args.restore:
             n = restore(args.file, database)

@@ -21,6 +21,21 @@ _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
+def load_env_file(directory: Path = PROJECT_ROOT) -> None:
+    """Read .env beside the code, wherever the bot is started from; the real environment wins."""
+    from dotenv import load_dotenv
+
+    load_dotenv(directory / ".env", override=False)
+
+
+def history_location(env: Mapping[str, str] | None = None) -> tuple[Path, str | None]:
+    """DATABASE_PATH (or the default file) and DATABASE_URL, for the operator commands (backup,
+    migration, stats) that need no token."""
+    env = os.environ if env is None else env
+    url = (env.get("DATABASE_URL") or "").strip() or None
+    return Path((env.get("DATABASE_PATH") or "").strip() or DEFAULT_DATABASE_PATH), url
+
+
 class ConfigError(ValueError):
     """A configuration mistake; the message is one line a person can act on."""
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sqlite3
 import sys
 from pathlib import Path
 
 from .backup import BackupError, check_history, open_readonly
-from .config import DEFAULT_DATABASE_PATH
+from .config import history_location, load_env_file
 
 
 async def migrate(source: Path, url: str) -> tuple[int, int]:
@@ -48,11 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", type=Path, help="the SQLite file (default: DATABASE_PATH)")
     parser.add_argument("--to", dest="url", help="the PostgreSQL URL (default: DATABASE_URL)")
     args = parser.parse_args(argv)
-    from .__main__ import load_env_file
-
     load_env_file()
-    source = args.source or Path(os.environ.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
-    url = args.url or os.environ.get("DATABASE_URL", "").strip()
+    path, env_url = history_location()
+    source = args.source or path
+    url = args.url or env_url or ""
     if not url.startswith(("postgresql://", "postgres://")):
         print("error: give the PostgreSQL URL with --to or DATABASE_URL (postgresql://user:pass@host:5432/db)",
               file=sys.stderr)

@@ -11,7 +11,6 @@ when the database cannot be read.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ import aiosqlite
 from recommender.store.base import FieldStats
 from recommender.types import MOODS
 
-from .config import DEFAULT_DATABASE_PATH
+from .config import history_location, load_env_file
 
 
 async def read_stats(path: Path | None = None, url: str | None = None) -> FieldStats:
@@ -81,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from recommender.store.sqlite import DatabaseUnusable
 
-    url = os.environ.get("DATABASE_URL") or None
-    path = Path(os.environ.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+    load_env_file()
+    path, url = history_location()
     try:
         stats = asyncio.run(read_stats(path, url))
     except DatabaseUnusable as exc:
