@@ -20,7 +20,8 @@ import numpy as np
 from recommender.adapt import BOUND, adapt
 from recommender.mood import MOOD_INDEX
 from recommender.types import MOODS
-from training.calibrate_emotion import CALIBRATION_PATH, photo_probs, scale, to_moods
+from recommender.vision.calibration import CALIBRATION_JSON, summed_moods, temperature_scale
+from training.calibrate_emotion import photo_probs
 
 USUAL_SHARE, CORRECT_PROB = 0.7, 0.8
 
@@ -46,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--selfies", type=int, default=30)
     args = ap.parse_args(argv)
 
-    temperature = json.loads(CALIBRATION_PATH.read_text())["temperature"]
+    temperature = json.loads(CALIBRATION_JSON.read_text())["temperature"]
     emo, labels, _ = photo_probs()
-    probs = to_moods(scale(emo, temperature))
+    probs = summed_moods(temperature_scale(emo, temperature))
     moods = np.asarray(MOOD_INDEX)[labels]
     rng = np.random.default_rng(0)
     print(f"{len(moods)} photos; {args.users} simulated users per usual mood, {args.selfies} selfies each")

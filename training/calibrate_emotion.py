@@ -24,33 +24,19 @@ from sklearn.model_selection import StratifiedKFold
 from recommender.mood import MOOD_INDEX
 from recommender.paths import MODELS_DIR
 from recommender.types import EMOTIONS, MOODS
+from recommender.vision.calibration import CALIBRATION_JSON, summed_moods, temperature_scale
 
-CALIBRATION_PATH = MODELS_DIR / "emotion_calibration.json"
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.40, 0.91, 0.05))
 # Expected cost per photo when choosing the threshold: a confident wrong song costs 1; asking costs a
 # tap (0.3) when the true mood is among the two offered, else it is as bad as a wrong answer.
 ASK_COST, MISS_COST = 0.3, 1.0
 
 
-def scale(probs: np.ndarray, t: float) -> np.ndarray:
-    logits = np.log(np.clip(probs, 1e-7, 1.0)) / t
-    logits -= logits.max(1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(1, keepdims=True)
-
-
 def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
     def nll(t: float) -> float:
-        return float(-np.log(scale(probs, t)[np.arange(len(labels)), labels] + 1e-12).mean())
+        return float(-np.log(temperature_scale(probs, t)[np.arange(len(labels)), labels] + 1e-12).mean())
 
     return float(minimize_scalar(nll, bounds=(0.2, 5.0), method="bounded").x)
-
-
-def to_moods(probs: np.ndarray) -> np.ndarray:
-    out = np.zeros((len(probs), len(MOODS)))
-    for e, m in enumerate(MOOD_INDEX):
-        out[:, m] += probs[:, e]
-    return out
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -118,7 +104,7 @@ def mood_accuracy(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     mood_of = np.asarray(MOOD_INDEX)
     truth = mood_of[labels]
     return {"top_emotion": round(float((mood_of[probs.argmax(1)] == truth).mean()), 4),
-            "summed": round(float((to_moods(probs).argmax(1) == truth).mean()), 4)}
+            "summed": round(float((summed_moods(probs).argmax(1) == truth).mean()), 4)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,21 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     for fit, held in folds:
         t = fit_temperature(pt[fit], pt_y[fit])
         fold_t.append(t)
-        pt_cal[held] = scale(pt[held], t)
+        pt_cal[held] = temperature_scale(pt[held], t)
     temperature = fit_temperature(pt, pt_y)
     ph, ph_y, missed = photo_probs()
-    ph_cal = scale(ph, temperature)
+    ph_cal = temperature_scale(ph, temperature)
 
     report = {
         "temperature": round(temperature, 4),
         "temperature_per_fold": [round(t, 4) for t in fold_t],
         "ece": {
             "publictest_emotion": {"before": round(ece(pt, pt_y), 4), "after": round(ece(pt_cal, pt_y), 4)},
-            "publictest_mood": {"before": round(ece(to_moods(pt), mood_of[pt_y]), 4),
-                                "after": round(ece(to_moods(pt_cal), mood_of[pt_y]), 4)},
+            "publictest_mood": {"before": round(ece(summed_moods(pt), mood_of[pt_y]), 4),
+                                "after": round(ece(summed_moods(pt_cal), mood_of[pt_y]), 4)},
             "photos_emotion": {"before": round(ece(ph, ph_y), 4), "after": round(ece(ph_cal, ph_y), 4)},
-            "photos_mood": {"before": round(ece(to_moods(ph), mood_of[ph_y]), 4),
-                            "after": round(ece(to_moods(ph_cal), mood_of[ph_y]), 4)},
+            "photos_mood": {"before": round(ece(summed_moods(ph), mood_of[ph_y]), 4),
+                            "after": round(ece(summed_moods(ph_cal), mood_of[ph_y]), 4)},
         },
         "mood_accuracy": {"publictest": mood_accuracy(pt_cal, pt_y), "photos": mood_accuracy(ph_cal, ph_y)},
         "n": {"publictest": int(len(pt_y)), "photos": int(len(ph_y)), "photos_without_a_face": missed},
@@ -157,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     summed_better = all(report["mood_accuracy"][s]["summed"] >= report["mood_accuracy"][s]["top_emotion"]
                         for s in ("publictest", "photos"))
     report["mood_decision"] = "summed" if summed_better else "top_emotion"
-    rows = [tradeoff(to_moods(ph_cal), mood_of[ph_y], t) for t in THRESHOLDS]
-    pt_rows = {r.threshold: r for r in (tradeoff(to_moods(pt_cal), mood_of[pt_y], t) for t in THRESHOLDS)}
+    rows = [tradeoff(summed_moods(ph_cal), mood_of[ph_y], t) for t in THRESHOLDS]
+    pt_rows = {r.threshold: r for r in (tradeoff(summed_moods(pt_cal), mood_of[pt_y], t) for t in THRESHOLDS)}
     best = min(rows, key=lambda r: (round(r.cost, 6), r.ask_rate))
     report["unsure_below"] = best.threshold
     report["tradeoff_photos"] = [r.__dict__ for r in rows]
@@ -178,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{r.top2_when_asking:>9.1%} {r.cost:>6.3f}   {p.ask_rate:>16.1%} {p.wrong_when_sure:>11.1%}{mark}")
     print(f"photos: {len(ph_y)} one-face photos ({missed} without a detected face left out)")
     if not args.dry_run:
-        CALIBRATION_PATH.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"wrote {CALIBRATION_PATH.relative_to(MODELS_DIR.parent)}")
+        CALIBRATION_JSON.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {CALIBRATION_JSON.relative_to(MODELS_DIR.parent)}")
     print(f"unsure_below={best.threshold:.2f} temperature={temperature:.4f}")
     return 0
 

@@ -10,11 +10,12 @@ model's raw probabilities (training and the benches scale them the same way, wit
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 from ..mood import MOOD_INDEX, mood_for
 from ..paths import PROJECT_ROOT
@@ -42,11 +43,7 @@ class Calibration:
 
     def scale(self, probs: Sequence[float]) -> tuple[float, ...]:
         """softmax(log p / T): the same ranking, with confidences that match accuracy."""
-        logits = [math.log(min(max(p, 1e-7), 1.0)) / self.temperature for p in probs]
-        top = max(logits)
-        e = [math.exp(x - top) for x in logits]
-        total = sum(e)
-        return tuple(x / total for x in e)
+        return tuple(float(p) for p in temperature_scale(np.asarray(probs, dtype=np.float64)[None], self.temperature)[0])
 
     def read(self, probs: Sequence[float]) -> MoodReading:
         scores = self.scale(probs)
@@ -72,10 +69,24 @@ class MoodReading:
 
 def mood_probs(emotion_probs: Sequence[float]) -> tuple[float, ...]:
     """A mood's probability is the sum of its emotions' probabilities (MOODS order)."""
-    out = [0.0] * len(MOODS)
+    return tuple(float(p) for p in summed_moods(np.asarray(emotion_probs, dtype=np.float64)[None])[0])
+
+
+def temperature_scale(probs: np.ndarray, t: float) -> np.ndarray:
+    """softmax(log p / T) of (N, 7) probabilities; the one definition serving, calibration and
+    the benches share."""
+    logits = np.log(np.clip(probs, 1e-7, 1.0)) / t
+    logits -= logits.max(1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(1, keepdims=True)
+
+
+def summed_moods(probs: np.ndarray) -> np.ndarray:
+    """(N, 7) emotion probabilities → (N, 4) mood probabilities, each the sum of its emotions'."""
+    out = np.zeros((len(probs), len(MOODS)))
     for e, m in enumerate(MOOD_INDEX):
-        out[m] += emotion_probs[e]
-    return tuple(out)
+        out[:, m] += probs[:, e]
+    return out
 
 
 @cache
