@@ -40,7 +40,8 @@ ENV MPLCONFIGDIR=/opt/mplconfig
 RUN python3 -m pip --python "$VIRTUAL_ENV/bin/python" install --no-deps -e . \
  && "$VIRTUAL_ENV/bin/python" -m compileall -q bot recommender \
  && "$VIRTUAL_ENV/bin/python" -c "import matplotlib.font_manager" \
- && "$VIRTUAL_ENV/bin/python" -c "import sys, bot.config, recommender.pipeline; assert 'tensorflow' not in sys.modules"
+ && "$VIRTUAL_ENV/bin/python" -c "import sys, bot.config, recommender.pipeline; assert 'tensorflow' not in sys.modules" \
+ && "$VIRTUAL_ENV/bin/python" -c "from bot.i18n import Languages; print('languages:', *[l.code for l in Languages.load()])"
 ENV PATH=/opt/venv/bin:$PATH
 
 # Unprivileged user; the only writable place is the /data volume (SQLite history + WAL).

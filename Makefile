@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV_MADE := $(VENV)/.made-by-python-$(PY_VERSION)
 
-.PHONY: run check test test-slow bench venv docker-check clean help
+.PHONY: run check test test-slow bench translations translations-check venv docker-check clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make test       - install the dev extras into $(VENV) and run the tests (~4 min)"
 	@echo "make test-slow  - the TensorFlow training tests left out of make test (CI runs both)"
 	@echo "make bench      - print the bot's latency / burst / cold-start / memory figures"
+	@echo "make translations - after changing a text: re-extract the English and update every language's .po"
 	@echo "make clean      - delete $(VENV) and build leftovers"
 	@echo "Options: PYTHON=python3.12 (any Python 3.11+, default python3), VENV=path"
 	@echo "Development: make docker-check - build the image with ../shared/tools/docker-smoke.sh"
@@ -57,6 +58,19 @@ test-slow: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-run
 	$(BIN)/python -m bench.bot_load
+
+# Babel pulls the English texts out of bot/ into the template and merges them into each catalog;
+# a new or changed text then shows up untranslated (or fuzzy) until a translator fills it in, and
+# tests/test_translations.py fails until then. The bot reads the .po files directly (bot/i18n.py).
+BABEL_FLAGS := --no-wrap
+translations: $(VENV)/.installed-dev
+	$(BIN)/pybabel -q extract -F babel.cfg -o bot/locales/messages.pot $(BABEL_FLAGS) --sort-by-file \
+	  --add-comments=TRANSLATORS: --project="Music Mood Lifter" --copyright-holder="Music Mood Lifter contributors" .
+	$(BIN)/pybabel -q update -i bot/locales/messages.pot -d bot/locales -D messages $(BABEL_FLAGS) --ignore-obsolete
+
+# CI's first step: fails when an English text has no translation in some language (also in make test).
+translations-check: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_translations.py
 
 docker-check:
 	DOCKER_RUN_ARGS="--network none -e TELEGRAM_BOT_TOKEN=123456:not-a-real-token-0123456789" \

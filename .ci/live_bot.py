@@ -3,8 +3,10 @@
     python .ci/live_bot.py PORT_FILE PHOTO [--timeout 180]
 
 Starts the fake Bot API on a free loopback port, writes the port to PORT_FILE (the CI script
-passes it to `docker run --network host`), then acts as a user: /start, then a photo. Exits 0
-once both got the right replies (a greeting; a song link with a "More" button), 1 otherwise;
+passes it to `docker run --network host`), then acts as a user: /start, then a photo, then a
+German-speaking user's /start. Exits 0 once all got the right replies (a greeting; a song link
+with a "More" button; the German greeting of the catalog, the command menu published in every
+language), 1 otherwise;
 it keeps serving until SIGTERM, so the bot's own clean shutdown still reaches it.
 """
 from __future__ import annotations
@@ -16,7 +18,10 @@ import signal
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from bot import texts  # noqa: E402
+from bot.i18n import Languages  # noqa: E402
 from fake_telegram import FakeTelegram  # noqa: E402
 
 LINK = re.compile(r"https://open\.spotify\.com/track/[0-9A-Za-z]{22}")
@@ -39,7 +44,16 @@ async def main(port_file: Path, photo: Path, timeout: float) -> int:
         ok = bool(LINK.search(answer.text)) and any("More" in b.get("text", "") for b in answer.buttons)
         print(f"live: song link and More button: {'yes' if ok else 'NO'}; "
               f"setMyCommands: {'yes' if fake.commands else 'NO'}")
-        code = 0 if ok and fake.commands else 1
+        german = fake.user(4343, language_code="de")
+        await german.send_text("/start")
+        greeting = await german.reply(timeout=60)
+        languages = Languages.load()
+        spoken = greeting.text == texts.start(languages.get("de").tr)
+        menus = {code for what, scope, code in fake.profile if what == "commands" and scope == "default"}
+        every = menus == {None if lang.code == "en" else lang.api_code for lang in languages}
+        print(f"live: German /start answered in German: {'yes' if spoken else 'NO'}; "
+              f"menus for {len(menus)} of {len(languages)} languages")
+        code = 0 if ok and fake.commands and spoken and every else 1
     except TimeoutError:
         print("live: the bot in the container did not answer in time")
     sys.stdout.flush()

@@ -1,7 +1,7 @@
 """Run the Music Mood Lifter Telegram bot until SIGTERM/SIGINT (then exit 0).
 
 `python -m bot --check` validates the configuration, opens the database for writing (creating
-it, as the bot would) and loads the models and the catalog, then exits: 0 when the bot could
+it, as the bot would) and loads the models, the catalog and the translations, then exits: 0 when the bot could
 start, 2 with one line on stderr when it could not.
 """
 from __future__ import annotations
@@ -105,14 +105,17 @@ def main(argv: list[str] | None = None) -> int:
         except DatabaseUnusable as exc:
             _fail(str(exc))
             return EXIT_CONFIG
+        from .i18n import Languages
+
         try:
             catalog = load_catalog(config)
             load_pipeline()
-        except Exception as exc:  # a missing model or catalog: say which, in one line
+            languages = Languages.load()
+        except Exception as exc:  # a missing model, catalog or translation: say which, in one line
             _fail(f"cannot start: {type(exc).__name__}: {exc}", secrets)
             return EXIT_CONFIG
         print(f"ok: config valid; {len(catalog)} songs in {len(catalog.moods)} moods; models loaded; "
-              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}")
+              f"languages: {' '.join(lang.code for lang in languages)}; mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}")
         return 0
 
     try:

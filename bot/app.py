@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from telegram import BotCommand
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram import Bot, BotCommand
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -28,6 +28,7 @@ from recommender.store.sqlite import SQLiteHistoryStore
 
 from . import handlers, texts
 from .config import Config
+from .i18n import SOURCE, Languages
 from .version import version
 from .logs import log_key
 from .processing import UserOrderedProcessor
@@ -157,8 +158,23 @@ async def start_services(app: Application, config: Config, *, pipeline: Pipeline
                         songs=SongService(catalog, store, load_enricher(config)),
                         executor=executor, bot_username=app.bot.username)
     app.bot_data[KEY] = services
-    await app.bot.set_my_commands([BotCommand(name, text) for name, text in texts.COMMANDS])
+    await publish_profile(app.bot, services.languages)
     return services
+
+
+async def publish_profile(bot: Bot, languages: Languages) -> None:
+    """The command menu, the description and the short description in every language the bot
+    speaks (Telegram shows the one of the app's language; with no language_code, English).
+    Cosmetic: a refusal is logged and the bot serves anyway."""
+    for language in languages:
+        code = None if language.code == SOURCE else language.api_code
+        try:
+            await bot.set_my_commands([BotCommand(n, t) for n, t in texts.commands(language.tr)],
+                                      language_code=code)
+            await bot.set_my_description(texts.description(language.tr), language_code=code)
+            await bot.set_my_short_description(texts.short_description(language.tr), language_code=code)
+        except TelegramError as exc:
+            LOG.warning("profile in %s not published: %s", language.code, exc)
 
 
 async def stop_services(app: Application) -> None:

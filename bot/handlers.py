@@ -11,7 +11,9 @@ import time
 import traceback
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from gettext import NullTranslations as Tr
+
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -33,6 +35,7 @@ from recommender.vision.imageio import WORK_SIDE, ImageError
 from . import diary, keyboards, texts
 from . import services as svc
 from .downloads import DownloadFailed, TooLarge
+from .i18n import AUTO, Language
 from .limits import Verdict
 from .logs import current_trace
 
@@ -77,8 +80,29 @@ async def _reply(update: Update, text: str, **kwargs: Any) -> Message:
     return await message.reply_text(text, **kwargs)
 
 
-async def _admitted(update: Update, services: svc.Services, kind: str, user_id: int) -> bool:
+async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
+    """The reader's language: their /language choice, else their Telegram app's (read once per
+    update; the trace keeps it, also for the error handler)."""
+    services = svc.get(context)
+    trace = current_trace()
+    known = services.languages.get(trace.language)
+    if known is not None:
+        return known
+    user = update.effective_user
+    user_id = _sender_id(update)
+    chosen = await services.store.get_language(user_id) if user_id is not None else None
+    language = services.languages.resolve(chosen, user.language_code if user is not None else None)
+    trace.language = language.code
+    return language
+
+
+async def _tr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Tr:
+    return (await _language(update, context)).tr
+
+
+async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, user_id: int) -> bool:
     """Ask the flood limits before working: over the limit, tell the user once, then stay quiet."""
+    services = svc.get(context)
     verdict = services.floods.check(kind, user_id)
     if verdict is Verdict.ALLOW:
         return True
@@ -86,7 +110,7 @@ async def _admitted(update: Update, services: svc.Services, kind: str, user_id: 
     if verdict is Verdict.DROP:
         trace.done("dropped_flood")
         return False
-    notice = texts.FLOODED[kind].format(limit=services.floods.limit(kind))
+    notice = texts.flooded(await _tr(update, context), kind, services.floods.limit(kind))
     if update.callback_query is not None:
         await update.callback_query.answer(notice, show_alert=True)
     else:
@@ -95,8 +119,8 @@ async def _admitted(update: Update, services: svc.Services, kind: str, user_id: 
     return False
 
 
-async def _refuse_too_large(update: Update, size: int | None, limit: int) -> None:
-    await _reply(update, texts.too_large(size, limit))
+async def _refuse_too_large(update: Update, tr: Tr, size: int | None, limit: int) -> None:
+    await _reply(update, texts.too_large(tr, size, limit))
     current_trace().done("too_large", **({"bytes": size} if size is not None else {}))
 
 
@@ -106,7 +130,6 @@ def _song_options(song: Song) -> LinkPreviewOptions:
 
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-HISTORY_SIZE = 10
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -114,14 +137,15 @@ HISTORY_SIZE = 10
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _admitted_text(update, context):
         return
-    await _reply(update, texts.START if _is_private(update) else texts.GROUP_HINT)
+    tr = await _tr(update, context)
+    await _reply(update, texts.start(tr) if _is_private(update) else texts.group_hint(tr))
     current_trace().done("start")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _admitted_text(update, context):
         return
-    await _reply(update, texts.help_text(svc.get(context).bot_username))
+    await _reply(update, texts.help_text(await _tr(update, context), svc.get(context).bot_username))
     current_trace().done("help")
 
 
@@ -129,10 +153,14 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = await _personal_command(update, context)
     if user_id is None:
         return
+    tr = await _tr(update, context)  # the language spoken until now answers, even if it was chosen
     store = svc.get(context).store
+    chosen_language = await store.get_language(user_id)
     had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
     n = await store.forget(user_id)
-    await _reply(update, texts.forgot(n) if n or had_moods else texts.FORGOT_NOTHING)
+    if chosen_language is not None and _is_private(update):
+        await _chat_commands(context, user_id, None)
+    await _reply(update, texts.forgot(tr, n) if n or had_moods or chosen_language else texts.forgot_nothing(tr))
     current_trace().done("forget", forgotten=n)
 
 
@@ -143,8 +171,66 @@ async def lift(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     store = svc.get(context).store
     on = not await store.get_lift(user_id)
     await store.set_lift(user_id, on)
-    await _reply(update, texts.LIFT_ON if on else texts.LIFT_OFF)
+    tr = await _tr(update, context)
+    await _reply(update, texts.lift_on(tr) if on else texts.lift_off(tr))
     current_trace().done("lift", lift=int(on))
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The languages as buttons, each in its own name; the reply is in the language spoken now."""
+    user_id = await _personal_command(update, context)
+    if user_id is None:
+        return
+    services = svc.get(context)
+    language = await _language(update, context)
+    chosen = services.languages.get(await services.store.get_language(user_id))
+    await _reply(update, texts.language_prompt(language.tr, language.name),
+                 reply_markup=keyboards.language_keyboard(language.tr, services.languages,
+                                                          chosen.code if chosen else None))
+    current_trace().done("language_menu")
+
+
+async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A language chosen (or "same as Telegram"): stored, confirmed in it, and in a private chat
+    the command menu of that chat follows."""
+    services = svc.get(context)
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    code = keyboards.parse_language(query.data, services.languages)
+    if code is None:
+        await _stale(update, context)
+        return
+    user_id = query.from_user.id
+    if not await _admitted(update, context, "press", user_id):
+        return
+    await services.store.set_language(user_id, None if code == AUTO else code)
+    trace = current_trace()
+    trace.language = None  # read it again: the choice just changed
+    language = await _language(update, context)
+    confirmation = texts.language_set(language.tr)
+    try:
+        await query.edit_message_text(confirmation, parse_mode=ParseMode.HTML)
+    except BadRequest:  # too old to edit, or the same text: say it anew
+        chat_id = query.message.chat.id if query.message else user_id
+        await context.bot.send_message(chat_id, confirmation, parse_mode=ParseMode.HTML)
+    if _is_private(update):
+        await _chat_commands(context, user_id, None if code == AUTO else language)
+    await _answered(query)
+    trace.done("language_chosen")
+
+
+async def _chat_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: Language | None) -> None:
+    """A private chat's command menu in a chosen language, or (None) back to the one Telegram
+    picks by the app's language. Cosmetic: a failure is logged, never the user's problem."""
+    scope = BotCommandScopeChat(chat_id)
+    try:
+        if language is None:
+            await context.bot.delete_my_commands(scope=scope)
+        else:
+            await context.bot.set_my_commands(
+                [BotCommand(name, text) for name, text in texts.commands(language.tr)], scope=scope)
+    except TelegramError as exc:
+        LOG.warning("update %s: chat command menu not updated: %s", current_trace().update_id, type(exc).__name__)
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -156,16 +242,17 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message = update.effective_message
     user_id = _sender_id(update)
-    mood = mood_from_text(message.text or "") if message is not None else None
+    language = await _language(update, context)
+    mood = mood_from_text(message.text or "", language.code) if message is not None else None
     services = svc.get(context)
     if mood is None or user_id is None or not services.songs.knows(mood):
-        await _reply(update, texts.HINT)
+        await _reply(update, texts.hint(language.tr))
         current_trace().done("hint")
         return
     await services.store.add_reading(user_id, "text", mood)
     pick = await _serve(services, user_id, mood)
-    await _reply(update, texts.asked_reply(pick, from_text=True),
-                 reply_markup=keyboards.more_keyboard(mood, pick.lift_step),
+    await _reply(update, texts.asked_reply(language.tr, pick, from_text=True),
+                 reply_markup=keyboards.more_keyboard(language.tr, mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
     current_trace().done("text_mood")
 
@@ -173,7 +260,8 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def mood_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _admitted_text(update, context):
         return
-    await _reply(update, texts.MOOD_PROMPT, reply_markup=keyboards.mood_keyboard())
+    tr = await _tr(update, context)
+    await _reply(update, texts.mood_prompt(tr), reply_markup=keyboards.mood_keyboard(tr))
     current_trace().done("mood_menu")
 
 
@@ -183,14 +271,14 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user_id is None:
         return
     services = svc.get(context)
-    served = await services.store.recent_songs(user_id, HISTORY_SIZE)
+    tr = await _tr(update, context)
+    served = await services.store.recent_songs(user_id, texts.HISTORY_SIZE)
     if not served:
-        await _reply(update, texts.HISTORY_EMPTY)
+        await _reply(update, texts.history_empty(tr))
         current_trace().done("history", songs=0)
         return
-    rows = [(services.songs.catalog.get(s.track_id), s.mood,
-             time.strftime("%d %b %H:%M UTC", time.gmtime(s.at))) for s in served]
-    await _reply(update, texts.history_text(rows), link_preview_options=NO_PREVIEW)
+    rows = [(services.songs.catalog.get(s.track_id), s.mood, s.at) for s in served]
+    await _reply(update, texts.history_text(tr, rows), link_preview_options=NO_PREVIEW)
     current_trace().done("history", songs=len(rows))
 
 
@@ -201,25 +289,27 @@ async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     services = svc.get(context)
     trace = current_trace()
+    tr = await _tr(update, context)
     now = time.time()
     marks = await services.store.mood_marks(user_id, since=now - diary.DAYS * 86400)
     events = diary.recent([diary.MoodEvent(m.at, m.mood, m.chosen) for m in marks], now)
     if not events:
-        await _reply(update, texts.DIARY_EMPTY)
+        await _reply(update, texts.diary_empty(tr))
         trace.done("diary", moods=0)
         return
     loop = asyncio.get_running_loop()
     try:
-        png = await loop.run_in_executor(services.executor, diary.render, events, now)
+        png = await loop.run_in_executor(services.executor, diary.render, events,
+                                         texts.diary_labels(tr, diary.DAYS), now)
     except Exception as exc:  # a drawing failure is this reply's problem, not the bot's
         LOG.warning("update %s: diary drawing failed: %s", trace.update_id, type(exc).__name__)
-        await _reply(update, texts.DIARY_FAILED)
+        await _reply(update, texts.diary_failed(tr))
         trace.done("diary_failed")
         return
     message = update.effective_message
     assert message is not None  # a command always has a message
-    await message.reply_photo(png, caption=diary.summary(events),
-                              do_quote=not _is_private(update))
+    caption = texts.diary_summary(tr, diary.shares(events), len(events), diary.DAYS)
+    await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML, do_quote=not _is_private(update))
     trace.done("diary", moods=len(events), png_bytes=len(png))
 
 
@@ -230,10 +320,10 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if not await _admitted_text(update, context):
         return
-    kind = next((k for k in texts.UNSUPPORTED_MEDIA if getattr(message, k, None)), "other")
+    kind = next((k for k in texts.UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
     if kind == "other" and getattr(message, "video_note", None):
         kind = "video"
-    await _reply(update, texts.UNSUPPORTED_MEDIA[kind])
+    await _reply(update, texts.unsupported_media(await _tr(update, context), kind))
     current_trace().done("unsupported", media=kind)
 
 
@@ -243,7 +333,7 @@ async def _admitted_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if key is None:
         chat = update.effective_chat
         key = chat.id if chat is not None else 0
-    return await _admitted(update, svc.get(context), "text", key)
+    return await _admitted(update, context, "text", key)
 
 
 async def _personal_command(update: Update, context: ContextTypes.DEFAULT_TYPE, *,
@@ -257,7 +347,7 @@ async def _personal_command(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     if not await _admitted_text(update, context):
         return None
     if private_only and not _is_private(update):  # someone's moods and songs are not for a group
-        await _reply(update, texts.PRIVATE_ONLY)
+        await _reply(update, texts.private_only(await _tr(update, context)))
         current_trace().done("private_only")
         return None
     return user_id
@@ -265,7 +355,7 @@ async def _personal_command(update: Update, context: ContextTypes.DEFAULT_TYPE, 
 
 # --- photos ------------------------------------------------------------------------------------
 
-def _chosen_file(message: Message) -> tuple[str, int | None] | str:
+def _chosen_file(message: Message, tr: Tr) -> tuple[str, int | None] | str:
     """(file_id, declared size) of the image to download, or a refusal text."""
     if message.photo:
         # The smallest size that still has the pipeline's working resolution: less to download
@@ -279,7 +369,7 @@ def _chosen_file(message: Message) -> tuple[str, int | None] | str:
     name = (document.file_name or "").lower()
     if mime not in IMAGE_MIME_TYPES and not (mime in ("", "application/octet-stream")
                                              and name.endswith(IMAGE_SUFFIXES)):
-        return texts.NOT_IMAGE
+        return texts.not_image(tr)
     return document.file_id, document.file_size
 
 
@@ -295,16 +385,17 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user_id is None:
         trace.done("ignored_no_sender")
         return
-    if not await _admitted(update, services, "photo", user_id):
+    if not await _admitted(update, context, "photo", user_id):
         return
-    chosen = _chosen_file(message)
+    tr = await _tr(update, context)
+    chosen = _chosen_file(message, tr)
     if isinstance(chosen, str):
         await _reply(update, chosen)
         trace.done("not_image")
         return
     file_id, size = chosen
     if size is not None and size > services.config.max_download_bytes:
-        await _refuse_too_large(update, size, services.config.max_download_bytes)
+        await _refuse_too_large(update, tr, size, services.config.max_download_bytes)
         return
     chat = update.effective_chat
     assert chat is not None  # a message always has a chat
@@ -312,9 +403,9 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # trip less), and cosmetic: its failure never fails the answer.
     typing = asyncio.create_task(_chat_action(context, chat.id))
     try:
-        data = await _download(update, context, services, file_id)
+        data = await _download(update, context, tr, file_id)
         if data is not None:
-            await _answer_photo(update, services, user_id, data)
+            await _answer_photo(update, services, tr, user_id, data)
     finally:
         await typing
 
@@ -326,9 +417,9 @@ async def _chat_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None
         pass
 
 
-async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, services: svc.Services,
-                    file_id: str) -> bytes | None:
+async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, tr: Tr, file_id: str) -> bytes | None:
     """The image in memory (never on disk), or None when the user was told why not."""
+    services = svc.get(context)
     trace = current_trace()
     limit = services.config.max_download_bytes
     try:
@@ -346,29 +437,29 @@ async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, services
                 raise TooLarge(tg_file.file_size)
             data = await services.downloads.fetch(str(tg_file.file_path))
     except TooLarge as exc:
-        await _refuse_too_large(update, exc.size, limit)
+        await _refuse_too_large(update, tr, exc.size, limit)
         return None
     except TimeoutError:
         LOG.warning("update %s: download gave up after %d s", trace.update_id,
                     services.config.download_timeout_s)
-        await _reply(update, texts.DOWNLOAD_SLOW)
+        await _reply(update, texts.download_slow(tr))
         trace.done("download_timeout")
         return None
     except DownloadFailed as exc:
         LOG.warning("update %s: download failed: %s", trace.update_id, exc)
-        await _reply(update, texts.DOWNLOAD_FAILED)
+        await _reply(update, texts.download_failed(tr))
         trace.done("download_failed")
         return None
     LOG.debug("update %s: downloaded %d bytes", trace.update_id, len(data))
     return data
 
 
-async def _answer_photo(update: Update, services: svc.Services, user_id: int, data: bytes) -> None:
+async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, data: bytes) -> None:
     trace = current_trace()
     try:
         analysis = await services.analyze(data)
     except ImageError as exc:
-        await _reply(update, exc.user_message)
+        await _reply(update, texts.image_error(tr, exc))
         trace.done("bad_image", reason=type(exc).__name__)
         return
     finally:
@@ -376,7 +467,7 @@ async def _answer_photo(update: Update, services: svc.Services, user_id: int, da
     timings = getattr(analysis, "timings_ms", None) or {}
     trace.fields.update({f"{k}_ms": f"{v:.0f}" for k, v in timings.items()})
     if not analysis.faces or analysis.emotion is None or analysis.mood is None:
-        await _reply(update, texts.NO_FACE)
+        await _reply(update, texts.no_face(tr))
         trace.done("no_face")
         return
     seen = services.calibration.read(analysis.faces[0].scores.probs)
@@ -386,19 +477,19 @@ async def _answer_photo(update: Update, services: svc.Services, user_id: int, da
     if mood_probs[MOODS.index(mood)] < services.calibration.unsure_below:
         likeliest = tuple(sorted(MOODS, key=lambda m: -mood_probs[MOODS.index(m)])[:2])
         await _reply(update, texts.unsure_reply(
-            emotion=seen.emotion, confidence=seen.confidence,
+            tr, emotion=seen.emotion, confidence=seen.confidence,
             moods=likeliest, n_faces=len(analysis.faces)),  # type: ignore[arg-type]
-            reply_markup=keyboards.pick_keyboard(reading, likeliest))
+            reply_markup=keyboards.pick_keyboard(tr, reading, likeliest))
         trace.done("unsure", faces=len(analysis.faces))
         return
     pick = await services.songs.next(user_id, mood)
-    reply = texts.analysis_reply(emotion=seen.emotion, confidence=seen.confidence, mood=mood,
+    reply = texts.analysis_reply(tr, emotion=seen.emotion, confidence=seen.confidence, mood=mood,
                                  n_faces=len(analysis.faces), pick=pick)
     if pick is None:
         await _reply(update, reply)
         trace.done("no_songs")
         return
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(mood, pick.lift_step, reading),
+    await _reply(update, reply, reply_markup=keyboards.more_keyboard(tr, mood, pick.lift_step, reading),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
@@ -426,14 +517,15 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None  # a CallbackQueryHandler's update
     request = keyboards.parse_more(query.data)
     if request is None or not services.songs.knows(request.mood):
-        await _stale(update)
+        await _stale(update, context)
         return
     user_id = query.from_user.id
-    if not await _admitted(update, services, "press", user_id):
+    if not await _admitted(update, context, "press", user_id):
         return
+    tr = await _tr(update, context)
     pick = await _serve(services, user_id, request.mood, after=request.step or 0)
-    await _send_song(context, query, user_id, texts.more_reply(pick), pick,
-                     keyboards.more_keyboard(request.mood, pick.lift_step))
+    await _send_song(context, query, user_id, texts.more_reply(tr, pick), pick,
+                     keyboards.more_keyboard(tr, request.mood, pick.lift_step))
     await _answered(query)
     trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
@@ -455,10 +547,13 @@ async def _send_song(context: ContextTypes.DEFAULT_TYPE, query: Any, user_id: in
                                    link_preview_options=_song_options(pick.song))
 
 
-async def _stale(update: Update, text: str = texts.MORE_UNKNOWN) -> None:
+async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE, reading_gone: bool = False) -> None:
+    """An alert for a button that no longer works: its photo's reading is gone, or the button is
+    from an older version of the bot (or forged)."""
     query = update.callback_query
     assert query is not None
-    await query.answer(text, show_alert=True)
+    tr = await _tr(update, context)
+    await query.answer(texts.reading_unknown(tr) if reading_gone else texts.more_unknown(tr), show_alert=True)
     current_trace().done("stale_button")
 
 
@@ -476,20 +571,21 @@ async def fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None  # a CallbackQueryHandler's update
     reading_id = keyboards.parse_fix(query.data)
     if reading_id is None:
-        await _stale(update)
+        await _stale(update, context)
         return
     user_id = query.from_user.id
-    if not await _admitted(update, services, "press", user_id):
+    if not await _admitted(update, context, "press", user_id):
         return
     if await services.store.reading(user_id, reading_id) is None:
-        await _stale(update, texts.READING_UNKNOWN)
+        await _stale(update, context, reading_gone=True)
         return
-    markup = keyboards.pick_keyboard(reading_id)
+    tr = await _tr(update, context)
+    markup = keyboards.pick_keyboard(tr, reading_id)
     try:
         await query.edit_message_reply_markup(reply_markup=markup)
     except BadRequest:  # the message is gone or too old to edit: offer the moods anew
         chat_id = query.message.chat.id if query.message else user_id
-        await context.bot.send_message(chat_id, texts.MOOD_PROMPT, reply_markup=markup)
+        await context.bot.send_message(chat_id, texts.mood_prompt(tr), reply_markup=markup)
     await _answered(query)
     current_trace().done("fix_opened")
 
@@ -501,18 +597,19 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None  # a CallbackQueryHandler's update
     request = keyboards.parse_pick(query.data)
     if request is None or not services.songs.knows(request.mood):
-        await _stale(update)
+        await _stale(update, context)
         return
     user_id = query.from_user.id
-    if not await _admitted(update, services, "press", user_id):
+    if not await _admitted(update, context, "press", user_id):
         return
     reading = await services.store.reading(user_id, request.reading)
     if reading is None or not await services.store.add_choice(user_id, reading.id, request.mood):
-        await _stale(update, texts.READING_UNKNOWN)
+        await _stale(update, context, reading_gone=True)
         return
+    tr = await _tr(update, context)
     song = await _serve(services, user_id, request.mood)
-    await _send_song(context, query, user_id, texts.chosen_reply(song, corrected=request.mood != reading.mood),
-                     song, keyboards.more_keyboard(request.mood, song.lift_step, reading.id))
+    await _send_song(context, query, user_id, texts.chosen_reply(tr, song, corrected=request.mood != reading.mood),
+                     song, keyboards.more_keyboard(tr, request.mood, song.lift_step, reading.id))
     await _answered(query)
     current_trace().done("picked", corrected=int(request.mood != reading.mood))
 
@@ -524,15 +621,16 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert query is not None  # a CallbackQueryHandler's update
     mood = keyboards.parse_mood(query.data)
     if mood is None or not services.songs.knows(mood):
-        await _stale(update)
+        await _stale(update, context)
         return
     user_id = query.from_user.id
-    if not await _admitted(update, services, "press", user_id):
+    if not await _admitted(update, context, "press", user_id):
         return
+    tr = await _tr(update, context)
     await services.store.add_reading(user_id, "mood", mood)
     song = await _serve(services, user_id, mood)
-    await _send_song(context, query, user_id, texts.asked_reply(song, from_text=False), song,
-                     keyboards.more_keyboard(mood, song.lift_step))
+    await _send_song(context, query, user_id, texts.asked_reply(tr, song, from_text=False), song,
+                     keyboards.more_keyboard(tr, mood, song.lift_step))
     await _answered(query)
     current_trace().done("mood_chosen")
 
@@ -540,7 +638,7 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def unknown_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    await query.answer(texts.MORE_UNKNOWN, show_alert=True)
+    await query.answer(texts.more_unknown(await _tr(update, context)), show_alert=True)
     current_trace().done("stale_button")
 
 
@@ -561,18 +659,23 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _tell_failure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # The language read for this update, else Telegram's: the failure may be the database's.
+    languages = svc.get(context).languages
+    user = update.effective_user
+    language = languages.get(current_trace().language) or languages.negotiate(user.language_code if user else None)
+    busy = texts.busy_error(language.tr)
     query = update.callback_query
     if query is not None:
         try:
-            await query.answer(texts.BUSY_ERROR, show_alert=True)
+            await query.answer(busy, show_alert=True)
             return
         except BadRequest:
             pass  # answered already or too old: say it in the chat instead
         chat_id = query.message.chat.id if query.message else query.from_user.id
-        await context.bot.send_message(chat_id, texts.BUSY_ERROR)
+        await context.bot.send_message(chat_id, busy)
     elif update.effective_message is not None and update.effective_chat is not None \
             and update.effective_chat.type != ChatType.CHANNEL:
-        await _reply(update, texts.BUSY_ERROR)
+        await _reply(update, busy)
 
 
 def register(app: Application) -> None:
@@ -587,6 +690,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("mood", mood_command, filters=chats))
     app.add_handler(CommandHandler("history", history, filters=chats))
     app.add_handler(CommandHandler("diary", diary_command, filters=chats))
+    app.add_handler(CommandHandler("language", language_command, filters=chats))
     # Before the photo handler: Telegram also fills `document` for GIF animations.
     app.add_handler(MessageHandler(
         chats & (filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.VOICE
@@ -597,5 +701,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(fix, pattern=keyboards.FIX_PATTERN))
     app.add_handler(CallbackQueryHandler(pick, pattern=keyboards.PICK_PATTERN))
     app.add_handler(CallbackQueryHandler(mood_pressed, pattern=keyboards.MOOD_PATTERN))
+    app.add_handler(CallbackQueryHandler(language_pressed, pattern=keyboards.LANGUAGE_PATTERN))
     app.add_handler(CallbackQueryHandler(unknown_callback))
     app.add_error_handler(on_error)

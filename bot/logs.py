@@ -96,6 +96,7 @@ class UpdateTrace:
     user: str
     outcome: str = "unhandled"
     fields: dict[str, object] = field(default_factory=dict)
+    language: str | None = None  # the reply language, once a handler has read it
 
     def done(self, outcome: str, **fields: object) -> None:
         self.outcome = outcome
@@ -103,6 +104,8 @@ class UpdateTrace:
 
     def line(self, latency_ms: float) -> str:
         extra = "".join(f" {k}={v}" for k, v in self.fields.items())
+        if self.language is not None:
+            extra += f" lang={self.language}"
         return (f"update={self.update_id} kind={self.kind} user={self.user} outcome={self.outcome}"
                 f"{extra} latency_ms={latency_ms:.0f}")
 

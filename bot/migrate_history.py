@@ -27,7 +27,9 @@ async def migrate(source: Path, url: str) -> tuple[int, int]:
         check_history(db, source)
         songs = db.execute("SELECT user_id, mood, track_id, cycle, served_at FROM served ORDER BY id").fetchall()
         has_settings = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'user_settings'").fetchone()
-        settings = (db.execute("SELECT user_id, lift, updated_at FROM user_settings").fetchall()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(user_settings)")}
+        language = "language" if "language" in columns else "NULL"  # files older than /language
+        settings = (db.execute(f"SELECT user_id, lift, updated_at, {language} FROM user_settings").fetchall()
                     if has_settings else [])
         has_moods = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'choices'").fetchone()
         readings = (db.execute("SELECT id, user_id, at, source, mood, scores FROM readings").fetchall()

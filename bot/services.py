@@ -14,6 +14,7 @@ from recommender.vision.calibration import Calibration, shipped
 
 from .config import Config
 from .downloads import Downloader
+from .i18n import Languages
 from .limits import Floods
 
 if TYPE_CHECKING:  # loads OpenCV and LiteRT: imported when serving starts, not by --health
@@ -30,6 +31,7 @@ class Services:
     executor: ThreadPoolExecutor
     bot_username: str | None = None
     calibration: Calibration = field(default_factory=shipped)  # read once, at start-up
+    languages: Languages = field(default_factory=Languages.load)  # the catalogs, read once
     floods: Floods = field(init=False)
     downloads: Downloader = field(init=False)
 

@@ -1,12 +1,22 @@
-"""Everything the bot says, in one place (HTML parse mode: dynamic parts are escaped here)."""
+"""Everything the bot says, in one place, in the reader's language.
+
+Each text is a function of `tr`, the reader's gettext translations (bot/i18n.py), so Babel finds
+every English source text here (`make translations`). HTML parse mode: dynamic parts are escaped
+here and go into the translated text through named `{placeholders}`.
+"""
 from __future__ import annotations
 
+import time
+from gettext import NullTranslations as Tr
 from html import escape
 from typing import TYPE_CHECKING
 
 from recommender.adapt import BOUND as ADAPT_BOUND
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS, Song
+from recommender.vision import imageio
+
+from .diary import Labels
 
 if TYPE_CHECKING:
     from recommender.music.service import Pick
@@ -17,210 +27,433 @@ EMOJI = {
     "sad": "😢", "surprise": "😲", "neutral": "😐",
 }
 MOOD_EMOJI = {"calm": "🌊", "happy": "☀️", "energetic": "⚡", "sad": "🌧"}
-MOOD_BLURB = {
-    "calm": "slow, soft songs to settle down",
-    "happy": "bright, upbeat songs",
-    "energetic": "loud, fast songs to match a jolt",
-    "sad": "gentle, melancholic songs that keep you company",
-}
-
-COMMANDS = (
-    ("start", "What this bot does"),
-    ("help", "Buttons, moods, privacy and commands"),
-    ("mood", "Pick a mood without a selfie"),
-    ("history", "Your last 10 songs"),
-    ("diary", "A chart of your moods, last 30 days"),
-    ("lift", "Turn mood-lifting songs on or off"),
-    ("forget", "Delete everything I keep about you"),
-)
-
-START = (
-    "Hi! 👋 Send me a selfie and I'll guess how you feel and pick a song for that mood.\n\n"
-    "📸 Just send a photo of your face (a normal photo, or an image file).\n"
-    "🎵 Tap <b>More</b> under a song for another one — I won't repeat myself.\n"
-    "🎭 Read you wrong? Tap <b>Not my mood</b> and choose.\n"
-    "💬 No selfie? Tell me how you feel (\"need to calm down\", 😢) or use /mood.\n\n"
-    "/help explains how it works and what I keep."
-)
-
-HINT = "Send me a selfie 📸 and I'll pick a song for your mood. /help for more."
-
-GROUP_HINT = (
-    "I work best in a private chat: open a chat with me and send a selfie. "
-    "In groups I only look at photos whose caption mentions me."
-)
+COMMAND_NAMES = ("start", "help", "mood", "history", "diary", "lift", "language", "forget")
+HISTORY_SIZE = 10
 
 
-def help_text(bot_username: str | None = None) -> str:
+# --- names -------------------------------------------------------------------------------------
+
+def emotion_name(tr: Tr, emotion: str) -> str:
+    # TRANSLATORS: the 7 facial emotions. Shown alone and inside "You look {emotion}"; pick the
+    # form that reads well in both (a noun is fine where an adjective would need a gender).
+    names = {
+        "angry": tr.pgettext("emotion", "angry"), "disgust": tr.pgettext("emotion", "disgust"),
+        "fear": tr.pgettext("emotion", "fear"), "happy": tr.pgettext("emotion", "happy"),
+        "sad": tr.pgettext("emotion", "sad"), "surprise": tr.pgettext("emotion", "surprise"),
+        "neutral": tr.pgettext("emotion", "neutral"),
+    }
+    return names.get(emotion, emotion)
+
+
+def mood_name(tr: Tr, mood: str) -> str:
+    # TRANSLATORS: the 4 music moods, shown on buttons, in replies and on the diary chart.
+    names = {
+        "calm": tr.pgettext("mood", "calm"), "happy": tr.pgettext("mood", "happy"),
+        "energetic": tr.pgettext("mood", "energetic"), "sad": tr.pgettext("mood", "sad"),
+    }
+    return names.get(mood, mood)
+
+
+def mood_label(tr: Tr, mood: str) -> str:
+    """Emoji and name, as on the mood buttons: "🌊 calm"."""
+    return f"{MOOD_EMOJI.get(mood, '')} {escape(mood_name(tr, mood))}".strip()
+
+
+def mood_blurb(tr: Tr, mood: str) -> str:
+    blurbs = {
+        "calm": tr.gettext("slow, soft songs to settle down"),
+        "happy": tr.gettext("bright, upbeat songs"),
+        "energetic": tr.gettext("loud, fast songs to match a jolt"),
+        "sad": tr.gettext("gentle, melancholic songs that keep you company"),
+    }
+    return blurbs[mood]
+
+
+def commands(tr: Tr) -> list[tuple[str, str]]:
+    """The command menu: (command, description); the commands themselves stay English."""
+    described = {
+        "start": tr.gettext("What this bot does"),
+        "help": tr.gettext("Buttons, moods, privacy and commands"),
+        "mood": tr.gettext("Pick a mood without a selfie"),
+        "history": tr.ngettext("Your last song", "Your last {n} songs", HISTORY_SIZE).format(n=HISTORY_SIZE),
+        "diary": tr.gettext("A chart of your moods, last 30 days"),
+        "lift": tr.gettext("Turn mood-lifting songs on or off"),
+        "language": tr.gettext("Choose the language I speak"),
+        "forget": tr.gettext("Delete everything I keep about you"),
+    }
+    return [(name, described[name]) for name in COMMAND_NAMES]
+
+
+def description(tr: Tr) -> str:
+    """The bot's profile text, shown in an empty chat before /start (at most 512 characters)."""
+    return tr.gettext(
+        "Send me a selfie and I'll guess how you feel and pick a song for that mood, as a Spotify "
+        "link. Tap More for another song, or tell me your mood in words. Photos are read in memory "
+        "and never stored.")
+
+
+def short_description(tr: Tr) -> str:
+    """The bot's profile bio and share text (at most 120 characters)."""
+    return tr.gettext("Send a selfie, get a song for your mood 🎵")
+
+
+def percent(tr: Tr, confidence: float) -> str:
+    # TRANSLATORS: a percentage; write it the way your language does ("72 %", "%72").
+    return tr.pgettext("percent", "{n}%").format(n=round(confidence * 100))
+
+
+def human_bytes(tr: Tr, n: int) -> str:
+    if n >= 1024 * 1024:
+        # TRANSLATORS: the decimal mark of your language's numbers ("." or ",").
+        mb = f"{n / (1024 * 1024):.1f}".replace(".", tr.pgettext("decimal mark", "."))
+        return tr.gettext("{size} MB").format(size=mb)
+    return tr.gettext("{size} KB").format(size=max(1, n // 1024))
+
+
+def when(tr: Tr, at: float) -> str:
+    """A time in /history: day, month and time of day, UTC."""
+    t = time.gmtime(at)
+    # TRANSLATORS: month abbreviations in /history ("29 Nov 14:05 UTC").
+    months = (tr.pgettext("month", "Jan"), tr.pgettext("month", "Feb"), tr.pgettext("month", "Mar"),
+              tr.pgettext("month", "Apr"), tr.pgettext("month", "May"), tr.pgettext("month", "Jun"),
+              tr.pgettext("month", "Jul"), tr.pgettext("month", "Aug"), tr.pgettext("month", "Sep"),
+              tr.pgettext("month", "Oct"), tr.pgettext("month", "Nov"), tr.pgettext("month", "Dec"))
+    # TRANSLATORS: a date and time in /history: {day} of the month, {month} abbreviated, {time} 14:05.
+    return tr.gettext("{day} {month} {time} UTC").format(
+        day=t.tm_mday, month=months[t.tm_mon - 1], time=time.strftime("%H:%M", t))
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+def start(tr: Tr) -> str:
+    return tr.gettext(
+        "Hi! 👋 Send me a selfie and I'll guess how you feel and pick a song for that mood.\n\n"
+        "📸 Just send a photo of your face (a normal photo, or an image file).\n"
+        "🎵 Tap <b>More</b> under a song for another one — I won't repeat myself.\n"
+        "🎭 Read you wrong? Tap <b>Not my mood</b> and choose.\n"
+        "💬 No selfie? Tell me how you feel (\"need to calm down\", 😢) or use /mood.\n\n"
+        "/help explains how it works and what I keep. /language changes my language.")
+
+
+def hint(tr: Tr) -> str:
+    return tr.gettext("Send me a selfie 📸 and I'll pick a song for your mood. /help for more.")
+
+
+def group_hint(tr: Tr) -> str:
+    return tr.gettext(
+        "I work best in a private chat: open a chat with me and send a selfie. "
+        "In groups I only look at photos whose caption mentions me.")
+
+
+def help_text(tr: Tr, bot_username: str | None = None) -> str:
     mapping = "\n".join(
-        f"{EMOJI[e]} {e} → {MOOD_EMOJI[EMOTION_TO_MOOD[e]]} {EMOTION_TO_MOOD[e]}" for e in EMOTIONS)
-    moods = "\n".join(f"{MOOD_EMOJI[m]} <b>{m}</b>: {MOOD_BLURB[m]}" for m in MOODS)
-    commands = "\n".join(f"/{name} — {text}" for name, text in COMMANDS)
-    mention = f"@{escape(bot_username)}" if bot_username else "me"
-    return (
-        "<b>How it works</b>\n"
-        "I find the faces in your photo, read the emotion of the largest one "
-        "(one of 7: angry, disgust, fear, happy, sad, surprise, neutral) and map it to a music mood:\n"
-        f"{mapping}\n\n<b>Moods</b>\n{moods}\n\n"
-        "<b>Buttons</b>\n🎵 <b>More</b>: another song of the same mood.\n"
-        "🎭 <b>Not my mood</b>: choose the mood you are really in and get a song for it. When I'm "
-        "not sure, I say so and let you choose between the two likeliest moods.\n\n"
-        "<b>Learning from you</b>\nEach mood you choose after a selfie tilts my next guesses a "
-        f"little toward the moods you pick, for you only. It can only tip a close call (no mood "
-        f"counts more than {ADAPT_BOUND:g}× its usual weight), so a few taps never lock you into one mood.\n\n"
-        "<b>Without a selfie</b>\n/mood shows the four moods; or just write how you feel "
-        "(\"I feel great\", \"need to calm down\", 😢).\n\n"
-        "<b>History and diary</b>\n/history lists your last 10 songs. /diary draws your moods of "
-        "the last 30 days (from selfies and the moods you chose) with the share of each.\n\n"
-        "<b>Privacy</b>\n"
-        "Photos are processed in memory and never stored. I keep which songs I served you (so I "
-        "don't repeat them), whether /lift is on, and for each answer the mood and the 7 emotion "
-        "scores I read (numbers, not the picture) plus any mood you chose. /forget deletes it all.\n\n"
-        "<b>Lift mode</b>\n/lift turns it on or off: songs start matched to your mood, then each "
-        "🎵 More moves a step toward brighter, more energetic music (music therapists call this "
-        "the iso principle). Off by default.\n\n"
-        f"<b>Groups</b>\nIn a group, add a caption that mentions {mention} to a photo.\n\n"
-        f"<b>Commands</b>\n{commands}"
-    )
+        f"{EMOJI[e]} {escape(emotion_name(tr, e))} → {mood_label(tr, EMOTION_TO_MOOD[e])}" for e in EMOTIONS)
+    moods = "\n".join(f"{MOOD_EMOJI[m]} <b>{escape(mood_name(tr, m))}</b>: {mood_blurb(tr, m)}" for m in MOODS)
+    menu = "\n".join(f"/{name} — {escape(text)}" for name, text in commands(tr))
+    mention = f"@{escape(bot_username)}" if bot_username else tr.gettext("me")
+    emotions = ", ".join(escape(emotion_name(tr, e)) for e in EMOTIONS)
+    sections = [
+        tr.gettext("<b>How it works</b>\nI find the faces in your photo, read the emotion of the largest "
+                   "one (one of 7: {emotions}) and map it to a music mood:").format(emotions=emotions),
+        mapping,
+        "",
+        tr.gettext("<b>Moods</b>"),
+        moods,
+        "",
+        tr.gettext("<b>Buttons</b>\n🎵 <b>More</b>: another song of the same mood.\n"
+                   "🎭 <b>Not my mood</b>: choose the mood you are really in and get a song for it. "
+                   "When I'm not sure, I say so and let you choose between the two likeliest moods."),
+        "",
+        tr.gettext("<b>Learning from you</b>\nEach mood you choose after a selfie tilts my next guesses a "
+                   "little toward the moods you pick, for you only. It can only tip a close call (no mood "
+                   "counts more than {bound}× its usual weight), so a few taps never lock you into one "
+                   "mood.").format(bound=f"{ADAPT_BOUND:g}"),
+        "",
+        tr.gettext("<b>Without a selfie</b>\n/mood shows the four moods; or just write how you feel "
+                   "(\"I feel great\", \"need to calm down\", 😢)."),
+        "",
+        tr.gettext("<b>History and diary</b>\n/history lists your last {n} songs. /diary draws your moods "
+                   "of the last 30 days (from selfies and the moods you chose) with the share of "
+                   "each.").format(n=HISTORY_SIZE),
+        "",
+        tr.gettext("<b>Privacy</b>\nPhotos are processed in memory and never stored. I keep which songs "
+                   "I served you (so I don't repeat them), your settings (/lift, /language), and for each "
+                   "answer the mood and the 7 emotion scores I read (numbers, not the picture) plus any "
+                   "mood you chose. /forget deletes it all."),
+        "",
+        tr.gettext("<b>Lift mode</b>\n/lift turns it on or off: songs start matched to your mood, then "
+                   "each 🎵 More moves a step toward brighter, more energetic music (music therapists call "
+                   "this the iso principle). Off by default."),
+        "",
+        tr.gettext("<b>Groups</b>\nIn a group, add a caption that mentions {mention} to a photo.").format(
+            mention=mention),
+        "",
+        tr.gettext("<b>Commands</b>"),
+        menu,
+    ]
+    return "\n".join(sections)
 
 
-def percent(confidence: float) -> str:
-    return f"{round(confidence * 100)}%"
+def private_only(tr: Tr) -> str:
+    return tr.gettext("That one is just for you — ask me in a private chat. 🔒")
 
 
-def song_lines(song: Song, details: Enrichment | None = None) -> str:
+def mood_prompt(tr: Tr) -> str:
+    return tr.gettext("How do you feel? Pick a mood 👇")
+
+
+def reading_unknown(tr: Tr) -> str:
+    return tr.gettext("I don't remember that photo any more (after /forget, maybe) — send a new selfie, please.")
+
+
+def history_empty(tr: Tr) -> str:
+    return tr.gettext("I haven't served you any songs yet. Send a selfie 📸 or use /mood.")
+
+
+def diary_empty(tr: Tr) -> str:
+    return tr.gettext("Your diary is empty so far 📔 Send a selfie 📸 or pick a /mood, and I'll chart your "
+                      "moods of the last 30 days here.")
+
+
+def diary_failed(tr: Tr) -> str:
+    return tr.gettext("I couldn't draw your diary just now 😕 Please try again in a moment.")
+
+
+def history_text(tr: Tr, rows: list[tuple[Song | None, str, float]]) -> str:
+    """(song or None when no longer in the catalog, mood, served at) newest first."""
+    lines = [tr.gettext("<b>Your last songs</b> (newest first)")]
+    gone = tr.gettext("(a song no longer in my list)")
+    for i, (song, mood, at) in enumerate(rows, 1):
+        tail = f"{mood_label(tr, mood)} · {escape(when(tr, at))}"
+        if song is None:
+            lines.append(f"{i}. {gone} · {tail}")
+        else:
+            lines.append(f"{i}. <b>{escape(song.name)}</b> — {escape(song.artist)} · {tail}\n{escape(song.url)}")
+    return "\n".join(lines)
+
+
+def forgot(tr: Tr, n: int) -> str:
+    return tr.ngettext(
+        "Done — I forgot the song I had served you, your moods and choices, and your settings. 🧹",
+        "Done — I forgot the {n} songs I had served you, your moods and choices, and your settings. 🧹",
+        n).format(n=n)
+
+
+def forgot_nothing(tr: Tr) -> str:
+    return tr.gettext("I had nothing stored about you. 🧹")
+
+
+def lift_on(tr: Tr) -> str:
+    return tr.gettext("Lift mode is <b>on</b> ⬆️: the first song matches your mood, then each 🎵 More moves a "
+                      "step toward happier, more energetic songs. /lift again turns it off.")
+
+
+def lift_off(tr: Tr) -> str:
+    return tr.gettext("Lift mode is <b>off</b>: songs match your mood. /lift turns it on.")
+
+
+def language_prompt(tr: Tr, current: str) -> str:
+    return tr.gettext("I speak <b>{language}</b> with you now. Choose another language 👇").format(
+        language=escape(current))
+
+
+def language_auto(tr: Tr) -> str:
+    """The /language button that follows the user's Telegram language again."""
+    return tr.gettext("🌐 Same as my Telegram")
+
+
+def language_set(tr: Tr) -> str:
+    """Confirms a /language choice, in the chosen language."""
+    return tr.gettext("Done! I'll speak English with you from now on. /help shows what I can do.")
+
+
+# --- songs -------------------------------------------------------------------------------------
+
+def song_lines(tr: Tr, song: Song, details: Enrichment | None = None) -> str:
     """Title — artist, then (with Spotify enrichment) the album and a preview link, then the URL."""
     lines = [f"🎵 <b>{escape(song.name)}</b> — {escape(song.artist)}"]
     if details is not None and details.album:
         lines.append(f"💿 {escape(details.album)}")
     if details is not None and details.preview_url:
-        lines.append(f'▶️ <a href="{escape(details.preview_url, quote=True)}">30-second preview</a>')
+        preview = tr.gettext("30-second preview")
+        lines.append(f'▶️ <a href="{escape(details.preview_url, quote=True)}">{preview}</a>')
     lines.append(escape(song.url))
     return "\n".join(lines)
 
 
-def analysis_reply(*, emotion: str, confidence: float, mood: str, n_faces: int, pick: Pick | None) -> str:
-    lines = []
-    if n_faces > 1:
-        lines.append(f"I see {n_faces} faces — answering for the largest one.")
-    lines.append(f"{EMOJI.get(emotion, '🙂')} You look <b>{escape(emotion)}</b> ({percent(confidence)} sure).")
-    lines.append(f"Mood: {MOOD_EMOJI.get(mood, '')} <b>{escape(mood)}</b>")
+def faces_seen(tr: Tr, n_faces: int) -> str:
+    return tr.ngettext("I see {n} face — answering for it.", "I see {n} faces — answering for the largest one.",
+                       n_faces).format(n=n_faces)
+
+
+def analysis_reply(tr: Tr, *, emotion: str, confidence: float, mood: str, n_faces: int,
+                   pick: Pick | None) -> str:
+    lines = [faces_seen(tr, n_faces)] if n_faces > 1 else []
+    lines.append(tr.gettext("{emoji} You look <b>{emotion}</b> ({percent} sure).").format(
+        emoji=EMOJI.get(emotion, "🙂"), emotion=escape(emotion_name(tr, emotion)), percent=percent(tr, confidence)))
+    lines.append(tr.gettext("Mood: {emoji} <b>{mood}</b>").format(
+        emoji=MOOD_EMOJI.get(mood, ""), mood=escape(mood_name(tr, mood))))
     if pick is not None and pick.lift_step is not None:
-        lines.append("⬆️ Lift mode: each 🎵 More moves a step toward brighter songs.")
+        lines.append(tr.gettext("⬆️ Lift mode: each 🎵 More moves a step toward brighter songs."))
     if pick is not None and pick.restarted:
-        lines.append(exhausted(mood))
+        lines.append(exhausted(tr, mood))
     lines.append("")
-    lines.append(song_lines(pick.song, pick.details) if pick else f"I have no {escape(mood)} songs yet, sorry.")
+    lines.append(song_lines(tr, pick.song, pick.details) if pick else tr.gettext(
+        "I have no {mood} songs yet, sorry.").format(mood=escape(mood_name(tr, mood))))
     return "\n".join(lines)
 
 
-def unsure_reply(*, emotion: str, confidence: float, moods: tuple[str, str], n_faces: int) -> str:
-    first, second = (f"{MOOD_EMOJI.get(m, '')} <b>{escape(m)}</b>" for m in moods)
-    lines = [f"I see {n_faces} faces — answering for the largest one."] if n_faces > 1 else []
-    lines.append(f"🤔 I'm not sure — you look {first} or {second}.")
-    lines.append(f"(Best guess: {escape(emotion)}, {percent(confidence)} sure.) Which is closer?")
+def unsure_reply(tr: Tr, *, emotion: str, confidence: float, moods: tuple[str, str], n_faces: int) -> str:
+    first, second = (f"{MOOD_EMOJI.get(m, '')} <b>{escape(mood_name(tr, m))}</b>" for m in moods)
+    lines = [faces_seen(tr, n_faces)] if n_faces > 1 else []
+    lines.append(tr.gettext("🤔 I'm not sure — you look {first} or {second}.").format(first=first, second=second))
+    lines.append(tr.gettext("(Best guess: {emotion}, {percent} sure.) Which is closer?").format(
+        emotion=escape(emotion_name(tr, emotion)), percent=percent(tr, confidence)))
     return "\n".join(lines)
 
 
-def chosen_reply(pick: Pick, *, corrected: bool) -> str:
+def chosen_reply(tr: Tr, pick: Pick, *, corrected: bool) -> str:
     """A song for a mood the user chose under a reading (a correction or an unsure answer)."""
-    head = (f"Got it — {MOOD_EMOJI.get(pick.mood, '')} <b>{escape(pick.mood)}</b>. "
-            "I'll keep that in mind next time." if corrected
-            else f"{MOOD_EMOJI.get(pick.mood, '')} <b>{escape(pick.mood)}</b> it is.")
+    values = {"emoji": MOOD_EMOJI.get(pick.mood, ""), "mood": escape(mood_name(tr, pick.mood))}
+    head = (tr.gettext("Got it — {emoji} <b>{mood}</b>. I'll keep that in mind next time.") if corrected
+            else tr.gettext("{emoji} <b>{mood}</b> it is.")).format(**values)
     if pick.restarted:
-        head += "\n" + exhausted(pick.mood)
-    return f"{head}\n\n{song_lines(pick.song, pick.details)}"
+        head += "\n" + exhausted(tr, pick.mood)
+    return f"{head}\n\n{song_lines(tr, pick.song, pick.details)}"
 
 
-def asked_reply(pick: Pick, *, from_text: bool) -> str:
+def asked_reply(tr: Tr, pick: Pick, *, from_text: bool) -> str:
     """A song for a mood named in a text ("sounds like: calm") or picked from /mood."""
-    mood = f"{MOOD_EMOJI.get(pick.mood, '')} {escape(pick.mood)}"
-    head = f"sounds like: <b>{escape(pick.mood)}</b> {MOOD_EMOJI.get(pick.mood, '')}" if from_text \
-        else f"A {mood} song:"
+    values = {"emoji": MOOD_EMOJI.get(pick.mood, ""), "mood": escape(mood_name(tr, pick.mood))}
+    head = (tr.gettext("sounds like: <b>{mood}</b> {emoji}") if from_text
+            else tr.gettext("A {emoji} {mood} song:")).format(**values)
     if pick.restarted:
-        head += "\n" + exhausted(pick.mood)
-    return f"{head}\n\n{song_lines(pick.song, pick.details)}"
+        head += "\n" + exhausted(tr, pick.mood)
+    return f"{head}\n\n{song_lines(tr, pick.song, pick.details)}"
 
 
-PRIVATE_ONLY = "That one is just for you — ask me in a private chat. 🔒"
-MOOD_PROMPT = "How do you feel? Pick a mood 👇"
-READING_UNKNOWN = "I don't remember that photo any more (after /forget, maybe) — send a new selfie, please."
-HISTORY_EMPTY = "I haven't served you any songs yet. Send a selfie 📸 or use /mood."
-DIARY_EMPTY = ("Your diary is empty so far 📔 Send a selfie 📸 or pick a /mood, and I'll chart your moods "
-               "of the last 30 days here.")
-DIARY_FAILED = "I couldn't draw your diary just now 😕 Please try again in a moment."
-
-
-def history_text(rows: list[tuple[Song | None, str, str]]) -> str:
-    """(song or None when no longer in the catalog, mood, when) newest first."""
-    lines = ["<b>Your last songs</b> (newest first)"]
-    for i, (song, mood, when) in enumerate(rows, 1):
-        mood_part = f"{MOOD_EMOJI.get(mood, '')} {escape(mood)}"
-        if song is None:
-            lines.append(f"{i}. (a song no longer in my list) · {mood_part} · {escape(when)}")
-        else:
-            lines.append(f"{i}. <b>{escape(song.name)}</b> — {escape(song.artist)} · {mood_part} · "
-                         f"{escape(when)}\n{escape(song.url)}")
-    return "\n".join(lines)
-
-
-def more_reply(pick: Pick) -> str:
-    head = exhausted(pick.mood) + "\n\n" if pick.restarted else ""
+def more_reply(tr: Tr, pick: Pick) -> str:
+    head = exhausted(tr, pick.mood) + "\n\n" if pick.restarted else ""
     if pick.lift_step:
-        return f"{head}⬆️ Lifting, step {pick.lift_step}:\n{song_lines(pick.song, pick.details)}"
-    return (f"{head}Another {MOOD_EMOJI.get(pick.mood, '')} {escape(pick.mood)} song:\n"
-            f"{song_lines(pick.song, pick.details)}")
+        return (head + tr.gettext("⬆️ Lifting, step {step}:").format(step=pick.lift_step)
+                + "\n" + song_lines(tr, pick.song, pick.details))
+    return (head + tr.gettext("Another {emoji} {mood} song:").format(
+        emoji=MOOD_EMOJI.get(pick.mood, ""), mood=escape(mood_name(tr, pick.mood)))
+        + "\n" + song_lines(tr, pick.song, pick.details))
 
 
-def exhausted(mood: str) -> str:
-    return f"🔁 You've heard all my {escape(mood)} songs — starting over with the ones you heard longest ago."
+def exhausted(tr: Tr, mood: str) -> str:
+    return tr.gettext("🔁 You've heard all my {mood} songs — starting over with the ones you heard longest "
+                      "ago.").format(mood=escape(mood_name(tr, mood)))
 
 
-NO_FACE = (
-    "I couldn't find a face in that photo 🤔\n"
-    "Tip: face the camera, make sure your face is well lit and not too small, then try again."
-)
-NOT_IMAGE = "That file isn't an image I can read. Please send a photo (JPEG, PNG or WebP)."
+# --- what cannot be answered -------------------------------------------------------------------
+
+def no_face(tr: Tr) -> str:
+    return tr.gettext("I couldn't find a face in that photo 🤔\n"
+                      "Tip: face the camera, make sure your face is well lit and not too small, then try again.")
 
 
-def too_large(size: int | None, limit: int) -> str:
+def not_image(tr: Tr) -> str:
+    return tr.gettext("That file isn't an image I can read. Please send a photo (JPEG, PNG or WebP).")
+
+
+def image_error(tr: Tr, error: imageio.ImageError) -> str:
+    """Why an image could not be used, by the kind of error (its own message is the CLI's English)."""
+    if isinstance(error, imageio.NotAnImage):
+        return tr.gettext("That doesn't look like an image. Please send a photo (JPEG, PNG or WebP).")
+    if isinstance(error, imageio.UnsupportedFormat):
+        return tr.gettext("I can't read this image format. Please send a JPEG, PNG or WebP photo.")
+    if isinstance(error, imageio.CorruptImage):
+        return tr.gettext("This image seems damaged or incomplete. Could you send it again?")
+    if isinstance(error, imageio.ImageTooLarge):
+        return tr.gettext("This image is too large for me. Please send it as a normal photo (not as a file).")
+    if isinstance(error, imageio.ImageTooSmall):
+        return tr.gettext("This image is too small to see a face. Please send a bigger photo.")
+    return tr.gettext("I couldn't read that image.")
+
+
+def too_large(tr: Tr, size: int | None, limit: int) -> str:
     """`size` None: a file known only to be over the limit (its download was stopped there)."""
-    told = human_bytes(size) if size is not None else f"over {human_bytes(limit)}"
-    return (f"That file is too big for me ({told}). Please send it as a normal photo, "
-            f"or a file under {human_bytes(limit)}.")
+    if size is None:
+        return tr.gettext("That file is too big for me (over {limit}). Please send it as a normal photo, "
+                          "or a file under {limit}.").format(limit=human_bytes(tr, limit))
+    return tr.gettext("That file is too big for me ({size}). Please send it as a normal photo, "
+                      "or a file under {limit}.").format(size=human_bytes(tr, size), limit=human_bytes(tr, limit))
 
 
-DOWNLOAD_SLOW = "Getting that photo from Telegram took too long ⏳ Please send it again in a moment."
-DOWNLOAD_FAILED = "I couldn't fetch that photo from Telegram 😕 Please send it again in a moment."
-UNSUPPORTED_MEDIA = {
-    "sticker": "Nice sticker! 😄 But I need a real photo of a face to pick a song.",
-    "video": "I can't watch videos yet 🎬 — please send a photo instead.",
-    "voice": "I can't listen to voice messages 🎙 — please send a selfie instead.",
-    "audio": "I can't listen to audio 🎧 — please send a selfie instead.",
-    "animation": "GIFs are fun, but I need a still photo of a face.",
-    "other": "I can only read photos. Send me a selfie 📸",
-}
-FLOODED = {
-    "photo": "Whoa, that's a lot of photos! 😅 I can look at {limit} a minute — "
-             "I'll skip the extra ones; try again in a minute.",
-    "text": "Whoa, that's a lot of messages! 😅 I'll skip the extra ones for a minute.",
-    "press": "That's a lot of songs at once! 😅 Give me a minute, then tap More again.",
-}
-BUSY_ERROR = "Something went wrong on my side 😓 Please try again in a moment."
-MORE_UNKNOWN = "This button is from an older version of me — send a new photo, please."
-MOOD_UNKNOWN = "I don't have songs for that mood — try /mood, please."
+def download_slow(tr: Tr) -> str:
+    return tr.gettext("Getting that photo from Telegram took too long ⏳ Please send it again in a moment.")
 
 
-def forgot(n: int) -> str:
-    songs = "1 song" if n == 1 else f"{n} songs"
-    return f"Done — I forgot the {songs} I had served you, your moods and choices, and your settings. 🧹"
+def download_failed(tr: Tr) -> str:
+    return tr.gettext("I couldn't fetch that photo from Telegram 😕 Please send it again in a moment.")
 
 
-FORGOT_NOTHING = "I had nothing stored about you. 🧹"
-LIFT_ON = ("Lift mode is <b>on</b> ⬆️: the first song matches your mood, then each 🎵 More moves a step "
-           "toward happier, more energetic songs. /lift again turns it off.")
-LIFT_OFF = "Lift mode is <b>off</b>: songs match your mood. /lift turns it on."
+UNSUPPORTED_KINDS = ("sticker", "video", "voice", "audio", "animation")
 
 
-def human_bytes(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+def unsupported_media(tr: Tr, kind: str) -> str:
+    """`kind`: one of UNSUPPORTED_KINDS, or anything else for "other"."""
+    texts = {
+        "sticker": tr.gettext("Nice sticker! 😄 But I need a real photo of a face to pick a song."),
+        "video": tr.gettext("I can't watch videos yet 🎬 — please send a photo instead."),
+        "voice": tr.gettext("I can't listen to voice messages 🎙 — please send a selfie instead."),
+        "audio": tr.gettext("I can't listen to audio 🎧 — please send a selfie instead."),
+        "animation": tr.gettext("GIFs are fun, but I need a still photo of a face."),
+    }
+    return texts.get(kind) or tr.gettext("I can only read photos. Send me a selfie 📸")
+
+
+def flooded(tr: Tr, kind: str, limit: int) -> str:
+    """The one notice a sender gets over a flood limit; `kind`: photo, text or press."""
+    if kind == "photo":
+        return tr.ngettext(
+            "Whoa, that's a lot of photos! 😅 I can look at {n} a minute — I'll skip the extra ones; "
+            "try again in a minute.",
+            "Whoa, that's a lot of photos! 😅 I can look at {n} a minute — I'll skip the extra ones; "
+            "try again in a minute.", limit).format(n=limit)
+    if kind == "press":
+        return tr.gettext("That's a lot of songs at once! 😅 Give me a minute, then tap More again.")
+    return tr.gettext("Whoa, that's a lot of messages! 😅 I'll skip the extra ones for a minute.")
+
+
+def busy_error(tr: Tr) -> str:
+    return tr.gettext("Something went wrong on my side 😓 Please try again in a moment.")
+
+
+def more_unknown(tr: Tr) -> str:
+    return tr.gettext("This button is from an older version of me — send a new photo, please.")
+
+
+# --- buttons -----------------------------------------------------------------------------------
+
+def more_button(tr: Tr) -> str:
+    return tr.gettext("🎵 More")
+
+
+def not_my_mood_button(tr: Tr) -> str:
+    return tr.gettext("🎭 Not my mood")
+
+
+# --- the diary ---------------------------------------------------------------------------------
+
+def diary_summary(tr: Tr, shares: list[tuple[str, int]], total: int, days: int) -> str:
+    """One line under the chart, for screen readers: (mood, percent) largest first."""
+    parts = ", ".join(f"{escape(mood_name(tr, m))} {percent(tr, p / 100)}" for m, p in shares)
+    return tr.ngettext("Your last {days} days: {n} mood — {shares}.",
+                       "Your last {days} days: {n} moods — {shares}.", total).format(
+        days=days, n=total, shares=parts)
+
+
+def diary_labels(tr: Tr, days: int) -> Labels:
+    """The chart's words (plain text: it is drawn, not sent as HTML)."""
+    return Labels(
+        title=tr.gettext("Your moods, last {days} days").format(days=days),
+        days_ago=tr.gettext("days ago"),
+        share=tr.gettext("share of moods") + " (%)",
+        selfie=tr.gettext("from a selfie"),
+        chosen=tr.gettext("you chose"),
+        percent=tr.pgettext("percent", "{n}%"),
+        moods=tuple(mood_name(tr, m) for m in MOODS),
+    )

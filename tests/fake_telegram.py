@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -28,7 +29,8 @@ import tornado.web
 TOKEN = "123456789:TEST-token_abcdefghijklmnopqrstuvwxyz"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Mood Lifter", "username": "mood_lifter_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
-_TEXT_PARAMS = {"text", "caption", "callback_query_id", "file_id", "url", "secret_token", "action"}
+_TEXT_PARAMS = {"text", "caption", "callback_query_id", "file_id", "url", "secret_token", "action",
+                "description", "short_description", "language_code"}
 
 
 @dataclass
@@ -80,7 +82,10 @@ class FakeTelegram:
         self.calls: list[str] = []  # every method called, in order (getUpdates included)
         self.files: dict[str, bytes] = {}
         self.declared_sizes: dict[str, int] = {}
-        self.commands: list[dict[str, Any]] | None = None
+        self.commands: list[dict[str, Any]] | None = None  # the default menu (no scope, no language)
+        # (what, scope, language_code) → value: "commands", "description" and "short_description"
+        # as the bot set them; scope "default" or "chat:<id>", language None for the default.
+        self.profile: dict[tuple[str, str, str | None], Any] = {}
         self.downloads: list[str] = []  # file ids the bot downloaded
         self.webhook: dict[str, Any] | None = None
         self.failures: dict[str, list[int]] = {}  # method → HTTP statuses to answer next
@@ -159,8 +164,10 @@ class FakeTelegram:
         self.file_behaviours[file_id] = FileBehaviour(stream_bytes, hang, status, chunk)
         return file_id
 
-    def user(self, user_id: int, chat_id: int | None = None, chat_type: str = "private") -> FakeUser:
-        return FakeUser(self, user_id, chat_id if chat_id is not None else user_id, chat_type)
+    def user(self, user_id: int, chat_id: int | None = None, chat_type: str = "private",
+             language_code: str | None = None) -> FakeUser:
+        """A user; `language_code` is their Telegram app's language, as Telegram sends it ("pt-br")."""
+        return FakeUser(self, user_id, chat_id if chat_id is not None else user_id, chat_type, language_code)
 
     # --- what the bot did ------------------------------------------------------------------
 
@@ -212,6 +219,29 @@ class FakeTelegram:
         if method == "getUpdates":
             self.get_updates_calls += 1
 
+    def _set_profile(self, method: str, params: dict[str, Any]) -> str | None:
+        """Store a command menu or description as Telegram would, refusing what Telegram refuses."""
+        code = params.get("language_code")
+        if code and not re.fullmatch(r"[a-z]{2}", str(code)):
+            return "invalid language code specified"
+        if method == "setMyCommands":
+            commands = params.get("commands") or []
+            if not all(re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) and 1 <= len(c["description"]) <= 256
+                       for c in commands):
+                return "BOT_COMMAND_DESCRIPTION_INVALID"
+            self.profile[_profile_key("commands", params)] = commands
+            if _profile_key("commands", params) == ("commands", "default", None):
+                self.commands = commands
+        elif method == "deleteMyCommands":
+            self.profile.pop(_profile_key("commands", params), None)
+        else:
+            what = "description" if method == "setMyDescription" else "short_description"
+            text = str(params.get(what, ""))
+            if len(text) > PROFILE_LIMITS[what]:
+                return f"{what} is too long"
+            self.profile[_profile_key(what, params)] = text
+        return None
+
     async def until(self, predicate: Callable[[], Any], timeout: float = 10.0, every: float = 0.02) -> Any:
         """Wait until predicate() is truthy for state the fake is not notified about (files, logs,
         call counters): re-checked every `every` seconds up to `timeout`; returns it."""
@@ -253,8 +283,10 @@ class FakeTelegram:
         elif method == "getWebhookInfo":
             result = {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
                       "pending_update_count": 0}
-        elif method == "setMyCommands":
-            self.commands = params.get("commands")
+        elif method in ("setMyCommands", "deleteMyCommands", "setMyDescription", "setMyShortDescription"):
+            refused = self._set_profile(method, params)
+            if refused:
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refused}"}
         elif method == "getFile":
             file_id = str(params["file_id"])
             if file_id not in self.files:
@@ -295,6 +327,15 @@ class FakeTelegram:
         if method != "getUpdates":
             await self._record(Sent(method, params))
         return 200, {"ok": True, "result": result}
+
+
+PROFILE_LIMITS = {"description": 512, "short_description": 120}
+
+
+def _profile_key(what: str, params: dict[str, Any]) -> tuple[str, str, str | None]:
+    scope = params.get("scope") or {"type": "default"}
+    where = f"chat:{scope['chat_id']}" if scope.get("type") == "chat" else str(scope.get("type"))
+    return what, where, params.get("language_code") or None
 
 
 def _chat(chat_id: int, chat_type: str) -> dict[str, Any]:
@@ -405,9 +446,11 @@ class _FileHandler(tornado.web.RequestHandler):
 class FakeUser:
     """One Telegram user (in a private chat, or in a group) sending things to the bot."""
 
-    def __init__(self, fake: FakeTelegram, user_id: int, chat_id: int, chat_type: str) -> None:
+    def __init__(self, fake: FakeTelegram, user_id: int, chat_id: int, chat_type: str,
+                 language_code: str | None = None) -> None:
         self.fake = fake
         self.id = user_id
+        self.language_code = language_code
         self.chat_id = chat_id
         self.chat_type = chat_type
         self._seen = 0  # how many of the bot's messages to this chat were already read
@@ -415,8 +458,13 @@ class FakeUser:
     def _message(self, **fields: Any) -> dict[str, Any]:
         return {"message": {"message_id": next(self.fake._message_ids), "date": int(time.time()),
                             "chat": _chat(self.chat_id, self.chat_type),
-                            "from": {"id": self.id, "is_bot": False, "first_name": f"User{self.id}"},
-                            **fields}}
+                            "from": self._from(), **fields}}
+
+    def _from(self) -> dict[str, Any]:
+        sender: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": f"User{self.id}"}
+        if self.language_code:
+            sender["language_code"] = self.language_code
+        return sender
 
     async def send_text(self, text: str) -> dict[str, Any]:
         fields: dict[str, Any] = {"text": text}
@@ -496,7 +544,7 @@ class FakeUser:
             data = message.buttons[0]["callback_data"]
         return await self.fake.push({"callback_query": {
             "id": f"cq-{next(self.fake._query_ids)}",
-            "from": {"id": self.id, "is_bot": False, "first_name": f"User{self.id}"},
+            "from": self._from(),
             "chat_instance": f"ci-{self.chat_id}",
             "data": data,
             "message": {"message_id": message.message_id or 1, "date": int(time.time()),

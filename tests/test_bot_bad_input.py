@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+from gettext import NullTranslations
 from pathlib import Path
 
 from bot import texts
@@ -13,6 +14,8 @@ from bot_harness import (
     selfie_jpeg,
 )
 from recommender.store.sqlite import SQLiteHistoryStore
+
+EN = NullTranslations()  # the English the bot speaks by default
 
 
 async def test_each_bad_input_gets_a_reply_and_the_bot_keeps_going(fake, pipeline, tmp_path):
@@ -77,7 +80,7 @@ async def test_stale_or_unknown_buttons_are_answered(fake, pipeline, tmp_path):
         for data in ("more:bogus", "something-else"):
             await user.press(start, data=data)
             answer = await fake.wait_for(lambda: [s for s in fake.sent if s.method == "answerCallbackQuery"
-                                                  and s.params.get("text") == texts.MORE_UNKNOWN][
+                                                  and s.params.get("text") == texts.more_unknown(EN)][
                                                   (0 if data == "more:bogus" else 1):] or None)
             assert answer[0].params.get("show_alert") is True
 

@@ -54,7 +54,7 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         await user.send_text("what do I do?")
         assert "selfie" in (await user.reply()).text.lower()
         assert {c["command"] for c in fake.commands} == {
-            "start", "help", "mood", "history", "diary", "lift", "forget"}
+            "start", "help", "mood", "history", "diary", "lift", "language", "forget"}
 
 
 async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp_path):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import logging
+from gettext import NullTranslations
 
 import pytest
 
@@ -13,6 +14,8 @@ from bot.logs import RedactingFormatter, user_tag
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.music.service import Pick
 from recommender.types import Song
+
+EN = NullTranslations()  # the English the bot speaks by default
 
 TOKEN = "123456789:AAbbCCddEEffGGhhIIjjKKllMMnn"
 
@@ -55,11 +58,11 @@ def test_flood_gate_allows_n_per_window_warns_once_then_drops():
 
 
 def test_more_button_carries_its_mood():
-    markup = keyboards.more_keyboard("calm")
+    markup = keyboards.more_keyboard(EN, "calm")
     button = markup.inline_keyboard[0][0]
     assert button.text == "🎵 More"
     assert keyboards.parse_more(button.callback_data) == keyboards.MoreRequest("calm", None)
-    lifted = keyboards.more_keyboard("sad", step=3).inline_keyboard[0][0].callback_data
+    lifted = keyboards.more_keyboard(EN, "sad", step=3).inline_keyboard[0][0].callback_data
     assert keyboards.parse_more(lifted) == keyboards.MoreRequest("sad", 3)
     assert keyboards.parse_more("more:sad:x") is None
     assert len(button.callback_data.encode()) <= 64  # Telegram's limit
@@ -71,14 +74,14 @@ def test_more_button_carries_its_mood():
 
 
 def test_mood_buttons_round_trip_and_refuse_anything_else():
-    row = keyboards.more_keyboard("calm", reading=123456789012345678).inline_keyboard[0]
+    row = keyboards.more_keyboard(EN, "calm", reading=123456789012345678).inline_keyboard[0]
     assert [b.text for b in row] == ["🎵 More", "🎭 Not my mood"]
     assert keyboards.parse_fix(row[1].callback_data) == 123456789012345678
-    picks = [b for r in keyboards.pick_keyboard(42).inline_keyboard for b in r]
+    picks = [b for r in keyboards.pick_keyboard(EN, 42).inline_keyboard for b in r]
     assert [keyboards.parse_pick(b.callback_data) for b in picks] == [
         keyboards.PickRequest(42, m) for m in ("calm", "happy", "energetic", "sad")]
     assert all(len(b.callback_data.encode()) <= 64 for b in picks + list(row))
-    menu = [b for r in keyboards.mood_keyboard().inline_keyboard for b in r]
+    menu = [b for r in keyboards.mood_keyboard(EN).inline_keyboard for b in r]
     assert [keyboards.parse_mood(b.callback_data) for b in menu] == ["calm", "happy", "energetic", "sad"]
     for forged in ("fix:", "fix:0", "fix:01", "fix:1" + "0" * 18, "fix:١", "fix:1 ", "pick:1:joy",
                    "pick:1:Calm", "pick:0:calm", "pick:1:calm:2", "pick::calm", "mood:joy", "mood:",
@@ -88,18 +91,18 @@ def test_mood_buttons_round_trip_and_refuse_anything_else():
 
 
 def test_help_lists_the_mapping_privacy_and_commands():
-    text = texts.help_text("mood_bot")
+    text = texts.help_text(EN, "mood_bot")
     for emotion, mood in EMOTION_TO_MOOD.items():
         assert f"{emotion} → " in text and mood in text
     assert "never stored" in text
-    for name, _ in texts.COMMANDS:
+    for name, _ in texts.commands(EN):
         assert f"/{name}" in text
 
 
 def test_song_text_is_html_escaped():
     song = Song(track_id="abc", name="Rock & <Roll>", artist="A<B>", mood="happy")
     pick = Pick(song, "happy", restarted=False, lift_step=None)
-    reply = texts.analysis_reply(emotion="happy", confidence=0.834, mood="happy", n_faces=3, pick=pick)
+    reply = texts.analysis_reply(EN, emotion="happy", confidence=0.834, mood="happy", n_faces=3, pick=pick)
     assert "Rock &amp; &lt;Roll&gt;" in reply and "A&lt;B&gt;" in reply
     assert "83%" in reply and "3 faces" in reply and "https://open.spotify.com/track/abc" in reply
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import io
+from gettext import NullTranslations
 
 from PIL import Image
 
-from bot.diary import MoodEvent, recent, render, summary
+from bot.diary import MoodEvent, recent, render, shares
+from bot.texts import diary_labels, diary_summary
 
 NOW = 1_800_000_000.0
+EN = NullTranslations()
 
 
 def events() -> list[MoodEvent]:
@@ -21,12 +24,14 @@ def test_recent_keeps_the_last_30_days():
 
 
 def test_summary_reads_the_shares_largest_first():
-    assert summary(recent(events(), NOW)) == \
+    kept = recent(events(), NOW)
+    assert diary_summary(EN, shares(kept), len(kept), 30) == \
         "Your last 30 days: 5 moods — happy 40%, sad 20%, calm 20%, energetic 20%."
+    assert diary_summary(EN, shares(kept[:1]), 1, 30) == "Your last 30 days: 1 mood — happy 100%."
 
 
 def test_picture_is_a_png_that_decodes():
-    png = render(recent(events(), NOW), NOW)
+    png = render(recent(events(), NOW), diary_labels(EN, 30), NOW)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and 5_000 < len(png) < 500_000
     with Image.open(io.BytesIO(png)) as im:
         im.load()

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import logging
 import time
+from gettext import NullTranslations
 
 from bot import texts
 from bot_harness import bot_config, running_bot, selfie_jpeg
+
+EN = NullTranslations()  # the English the bot speaks by default
 
 
 async def test_a_file_without_a_size_that_never_ends_is_cut_at_the_limit(fake, pipeline, tmp_path):
@@ -30,7 +33,7 @@ async def test_a_hanging_download_is_given_up_with_a_friendly_reply(fake, pipeli
         await user.send_file_id(fake.add_misbehaving_file(hang=True))
         sent = time.monotonic()
         reply = await user.reply(timeout=10)
-        assert reply.text == texts.DOWNLOAD_SLOW
+        assert reply.text == texts.download_slow(EN)
         assert 1.5 <= reply.at - sent <= 6
         await user.send_photo(selfie_jpeg(), 512, 512)  # the user is served again at once
         assert "open.spotify.com" in (await user.reply(timeout=10)).text
@@ -43,7 +46,7 @@ async def test_a_failing_download_is_one_warning_and_a_friendly_reply(fake, pipe
         user = fake.user(303)
         await user.send_file_id(fake.add_misbehaving_file(status=500))
         reply = await user.reply()
-        assert reply.text == texts.DOWNLOAD_FAILED
+        assert reply.text == texts.download_failed(EN)
         await user.send_text("/help")  # processed after the photo: its log lines are written
         await user.reply()
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]

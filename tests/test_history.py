@@ -135,6 +135,23 @@ async def test_migrates_a_version_1_file_keeping_rows(tmp_path):
         await store.close()
 
 
+async def test_a_file_from_before_language_choices_keeps_its_settings(tmp_path):
+    path = tmp_path / "v5.sqlite3"
+    with sqlite3.connect(path) as old:
+        for step in MIGRATIONS[:5]:
+            for statement in step:
+                old.execute(statement)
+        old.execute("INSERT INTO user_settings (user_id, lift, updated_at) VALUES (3, 1, 0)")
+        old.execute("PRAGMA user_version = 5")
+    store = await HistoryStore.open(path)
+    try:
+        assert await store.get_lift(3) and await store.get_language(3) is None
+        await store.set_language(3, "id")
+        assert await store.get_language(3) == "id" and await store.get_lift(3)
+    finally:
+        await store.close()
+
+
 async def test_refuses_a_newer_schema(tmp_path):
     path = tmp_path / "new.sqlite3"
     with sqlite3.connect(path) as db:

@@ -32,6 +32,7 @@ async def test_history_moves_over_and_serving_continues_without_repeats(postgres
     heard = [(await old.next(7, "happy")).song.track_id for _ in range(5)]
     await old.next(8, "sad")
     await sqlite.set_lift(8, True)
+    await sqlite.set_language(8, "tr")
     reading = await sqlite.add_reading(7, "selfie", "sad", (0.1, 0.0, 0.1, 0.2, 0.4, 0.1, 0.1))
     await sqlite.add_choice(7, reading, "happy")
     await sqlite.close()
@@ -45,6 +46,7 @@ async def test_history_moves_over_and_serving_continues_without_repeats(postgres
     try:
         assert [s.track_id for s in await store.served(7)] == heard
         assert await store.get_lift(8) and not await store.get_lift(7)
+        assert await store.get_language(8) == "tr" and await store.get_language(7) is None
         # Moods read and chosen move too, under the same ids (buttons already sent keep working).
         assert (await store.reading(7, reading)).mood == "sad" and await store.chosen_counts(7) == {"happy": 1}
         assert await store.add_reading(7, "mood", "calm") > reading

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from gettext import NullTranslations
 
 from bot import texts
 from bot_harness import bot_config, running_bot, selfie_jpeg
 from fake_telegram import BOT_USER, FakeTelegram
+
+EN = NullTranslations()  # the English the bot speaks by default
 
 ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 CHANNEL = {"id": -1001000500, "type": "channel", "title": "News"}
@@ -76,7 +79,7 @@ async def test_forged_button_data_gets_the_stale_button_alert_and_is_never_echoe
             await user.press(start, data=data)
         await fake.wait_for(lambda: len([s for s in fake.sent if s.method == "answerCallbackQuery"]) == len(forged))
     answers = [s for s in fake.sent if s.method == "answerCallbackQuery"]
-    assert all(a.params["text"] == texts.MORE_UNKNOWN and a.params["show_alert"] for a in answers)
+    assert all(a.params["text"] == texts.more_unknown(EN) and a.params["show_alert"] for a in answers)
     assert _loud(caplog) == []
     assert "²" not in caplog.text and "99999" not in caplog.text and "٣" not in caplog.text
 
@@ -91,11 +94,11 @@ async def test_a_more_press_during_a_database_failure_gets_one_alert(fake, pipel
             db.executescript("DROP TABLE served; DROP TABLE user_settings;")
         await user.press(song)
         await user.send_text("/lift")  # processed after the press (same user, in order)
-        assert (await user.reply()).text == texts.BUSY_ERROR  # a failing command: one message
+        assert (await user.reply()).text == texts.busy_error(EN)  # a failing command: one message
         assert user.unread() == []  # the press sent no message: its failure is the alert
     answers = [s for s in fake.sent if s.method == "answerCallbackQuery"]
     assert len(answers) == 1 and fake.calls.count("answerCallbackQuery") == 1
-    assert answers[0].params["text"] == texts.BUSY_ERROR and answers[0].params["show_alert"] is True
+    assert answers[0].params["text"] == texts.busy_error(EN) and answers[0].params["show_alert"] is True
 
 
 async def test_an_old_press_whose_alert_is_refused_is_told_in_the_chat(fake, pipeline, tmp_path):
@@ -108,7 +111,7 @@ async def test_an_old_press_whose_alert_is_refused_is_told_in_the_chat(fake, pip
             db.executescript("DROP TABLE served; DROP TABLE user_settings;")
         fake.failures["answerCallbackQuery"] = [400]  # a query too old to be answered
         await user.press(song)
-        assert (await user.reply()).text == texts.BUSY_ERROR
+        assert (await user.reply()).text == texts.busy_error(EN)
 
 
 async def test_logs_tell_outcomes_not_emotions(fake, pipeline, tmp_path, caplog):

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import time
+from gettext import NullTranslations
 
 from bot import texts
 from bot_harness import bot_config, running_bot, selfie_jpeg
+
+EN = NullTranslations()  # the English the bot speaks by default
 
 
 async def test_users_stuck_on_a_download_with_queued_texts_do_not_stall_a_new_user(fake, pipeline, tmp_path):
@@ -26,8 +29,8 @@ async def test_users_stuck_on_a_download_with_queued_texts_do_not_stall_a_new_us
         # The stuck users hear that it took too long, then get their texts answered, in order.
         for user in stuck:
             first = await user.reply(timeout=10)
-            assert first.text == texts.DOWNLOAD_SLOW
-            assert [(await user.reply()).text for _ in range(4)] == [texts.HINT] * 4
+            assert first.text == texts.download_slow(EN)
+            assert [(await user.reply()).text for _ in range(4)] == [texts.hint(EN)] * 4
 
 
 async def test_texts_are_flood_limited_politely_once(fake, pipeline, tmp_path):
@@ -38,8 +41,8 @@ async def test_texts_are_flood_limited_politely_once(fake, pipeline, tmp_path):
         await user.send_photo(selfie_jpeg(), 512, 512)  # photos have their own limit
         await fake.wait_for(lambda: any("open.spotify.com" in s.text for s in fake.sent_to(410)))
         replies = [s.text for s in fake.sent_to(410)]
-        assert replies[:3] == [texts.HINT] * 3
-        assert replies[3] == texts.FLOODED["text"] and len(replies) == 5
+        assert replies[:3] == [texts.hint(EN)] * 3
+        assert replies[3] == texts.flooded(EN, "text", 0) and len(replies) == 5
         await other.send_text("/start")  # others are not affected
         assert "selfie" in (await other.reply()).text
 
@@ -56,5 +59,5 @@ async def test_more_presses_are_flood_limited_with_one_alert(fake, pipeline, tmp
         songs = [s for s in fake.sent_to(412) if "open.spotify.com" in s.text]
         assert len(songs) == 3  # the photo's song and two More
         alerts = [s for s in fake.sent if s.method == "answerCallbackQuery" and s.params.get("text")]
-        assert len(alerts) == 1 and alerts[0].params["text"] == texts.FLOODED["press"]
+        assert len(alerts) == 1 and alerts[0].params["text"] == texts.flooded(EN, "press", 0)
         assert alerts[0].params.get("show_alert") is True

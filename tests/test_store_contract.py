@@ -93,8 +93,11 @@ async def test_forget_deletes_songs_and_settings_of_that_user_only(open_store):
     await append(store, 1, "sad", "b")
     await append(store, 2, "happy", "c")
     await store.set_lift(1, True)
+    await store.set_language(1, "de")
+    await store.set_language(2, "ru")
     assert await store.forget(1) == 2
     assert await store.served(1) == [] and not await store.get_lift(1)
+    assert await store.get_language(1) is None and await store.get_language(2) == "ru"
     assert len(await store.served(2)) == 1
     assert await store.forget(1) == 0
 
@@ -106,6 +109,18 @@ async def test_lift_setting_round_trips(open_store):
     assert await store.get_lift(9)
     await store.set_lift(9, False)
     assert not await store.get_lift(9)
+
+
+async def test_language_choice_round_trips_beside_lift(open_store):
+    store = await open_store()
+    assert await store.get_language(9) is None
+    await store.set_language(9, "pt_BR")
+    await store.set_lift(9, True)  # one setting never resets the other
+    assert await store.get_language(9) == "pt_BR" and await store.get_lift(9)
+    await store.set_language(9, None)  # "same as my Telegram"
+    assert await store.get_language(9) is None and await store.get_lift(9)
+    await store.set_lift(10, True)
+    assert await store.get_language(10) is None
 
 
 async def test_reopening_keeps_everything_and_the_schema_version(open_store):

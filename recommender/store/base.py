@@ -93,6 +93,12 @@ class HistoryStore(Protocol):
 
     async def set_lift(self, user_id: int, on: bool) -> None: ...
 
+    async def get_language(self, user_id: int) -> str | None:
+        """The language code the user chose with /language; None: follow their Telegram's."""
+        ...
+
+    async def set_language(self, user_id: int, language: str | None) -> None: ...
+
     async def claim_update(self, update_id: int) -> bool:
         """True the first time an update id is claimed (by any process sharing the database),
         False for a repeated delivery."""

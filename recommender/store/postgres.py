@@ -64,6 +64,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX choices_by_reading ON choices (reading_id)",
         "CREATE INDEX choices_by_user ON choices (user_id)",
     ),
+    (
+        # v4: the language a user chose with /language (NULL: follow their Telegram language).
+        "ALTER TABLE user_settings ADD COLUMN language TEXT",
+    ),
 )
 SEEN_KEPT = 100_000
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -207,6 +211,16 @@ class PostgresHistoryStore:
                ON CONFLICT (user_id) DO UPDATE SET lift = EXCLUDED.lift, updated_at = EXCLUDED.updated_at""",
             user_id, on, time.time())
 
+    async def get_language(self, user_id: int) -> str | None:
+        return await self._pool.fetchval("SELECT language FROM user_settings WHERE user_id = $1", user_id)
+
+    async def set_language(self, user_id: int, language: str | None) -> None:
+        await self._pool.execute(
+            """INSERT INTO user_settings (user_id, language, updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (user_id) DO UPDATE SET language = EXCLUDED.language,
+                                                   updated_at = EXCLUDED.updated_at""",
+            user_id, language, time.time())
+
     async def claim_update(self, update_id: int) -> bool:
         """True the first time any replica claims an update id, False for a repeated delivery."""
         async with self._pool.acquire() as conn, conn.transaction():
@@ -228,7 +242,7 @@ class PostgresHistoryStore:
     async def import_history(self, songs: list[tuple], settings: list[tuple], readings: list[tuple] = (),
                              choices: list[tuple] = ()) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
-        served_at), settings as (user_id, lift, updated_at), readings as (id, user_id, at, source,
+        served_at), settings as (user_id, lift, updated_at, language), readings as (id, user_id, at, source,
         mood, scores) and choices as (id, reading_id, user_id, mood, at); reading ids are kept, so
         buttons already sent keep working. Refuses a store that has history."""
         async with self._pool.acquire() as conn, conn.transaction():
@@ -237,8 +251,9 @@ class PostgresHistoryStore:
                 raise ValueError("the PostgreSQL history is not empty: it was migrated already")
             await conn.copy_records_to_table("served", records=songs,
                                              columns=("user_id", "mood", "track_id", "cycle", "served_at"))
-            await conn.copy_records_to_table("user_settings", records=[(u, bool(on), t) for u, on, t in settings],
-                                             columns=("user_id", "lift", "updated_at"))
+            await conn.copy_records_to_table("user_settings",
+                                             records=[(u, bool(on), t, lang) for u, on, t, lang in settings],
+                                             columns=("user_id", "lift", "updated_at", "language"))
             await conn.copy_records_to_table("readings", records=list(readings),
                                              columns=("id", "user_id", "at", "source", "mood", "scores"))
             await conn.copy_records_to_table("choices", records=list(choices),

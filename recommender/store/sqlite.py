@@ -81,6 +81,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX choices_by_reading ON choices (reading_id)",
         "CREATE INDEX choices_by_user ON choices (user_id)",
     ),
+    (
+        # v6: the language a user chose with /language (NULL: follow their Telegram language).
+        "ALTER TABLE user_settings ADD COLUMN language TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices"})
@@ -331,6 +335,20 @@ class SQLiteHistoryStore:
                    ON CONFLICT(user_id) DO UPDATE SET lift = excluded.lift,
                                                       updated_at = excluded.updated_at""",
                 (user_id, int(on), time.time()))
+
+    async def get_language(self, user_id: int) -> str | None:
+        async with self._lock, self._conn.execute(
+                "SELECT language FROM user_settings WHERE user_id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_language(self, user_id: int, language: str | None) -> None:
+        async with self._transaction():
+            await self._conn.execute(
+                """INSERT INTO user_settings (user_id, language, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(user_id) DO UPDATE SET language = excluded.language,
+                                                      updated_at = excluded.updated_at""",
+                (user_id, language, time.time()))
 
     async def claim_update(self, update_id: int) -> bool:
         """True the first time an update id is claimed, False for a repeated delivery."""
