@@ -48,6 +48,7 @@ async def main(port_file: Path, photo: Path, timeout: float) -> int:
         await german.send_text("/start")
         greeting = await german.reply(timeout=60)
         languages = Languages.load()
+        await fake.wait_for(lambda: fake.commands and len(fake.profile) >= 3 * len(languages), timeout=30)
         spoken = greeting.text == texts.start(languages.get("de").tr)
         menus = {code for what, scope, code in fake.profile if what == "commands" and scope == "default"}
         every = menus == {None if lang.code == "en" else lang.api_code for lang in languages}

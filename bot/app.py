@@ -141,7 +141,7 @@ def load_enricher(config: Config) -> Enricher | None:
 
 async def start_services(app: Application, config: Config, *, pipeline: Pipeline | None = None,
                          catalog: Catalog | None = None) -> Services:
-    """Open the history, load + warm the models once, publish the command menu."""
+    """Open the history, load + warm the models and the translations once."""
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="analyze")
     store = await open_history(config)
@@ -158,7 +158,6 @@ async def start_services(app: Application, config: Config, *, pipeline: Pipeline
                         songs=SongService(catalog, store, load_enricher(config)),
                         executor=executor, bot_username=app.bot.username)
     app.bot_data[KEY] = services
-    await publish_profile(app.bot, services.languages)
     return services
 
 
@@ -206,8 +205,10 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
         await _steps(("app.shutdown", app.shutdown))
         raise
     try:
-        await start_services(app, config, pipeline=pipeline, catalog=catalog)
+        services = await start_services(app, config, pipeline=pipeline, catalog=catalog)
         await app.start()
+        # Beside serving, not before it: ~20 calls that would delay every restart (app.stop awaits it).
+        app.create_task(publish_profile(app.bot, services.languages), name="publish_profile")
         if config.webhook_mode:
             assert config.webhook_url and config.webhook_secret
             server = WebhookServer(app, listen=config.webhook_listen, port=config.port,

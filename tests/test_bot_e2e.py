@@ -53,6 +53,7 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         assert "Not my mood" in help_.text and "/diary" in help_.text and "emotion scores" in help_.text
         await user.send_text("what do I do?")
         assert "selfie" in (await user.reply()).text.lower()
+        await fake.wait_for(lambda: fake.commands)
         assert {c["command"] for c in fake.commands} == {
             "start", "help", "mood", "history", "diary", "lift", "language", "forget"}
 

@@ -73,6 +73,7 @@ async def test_a_german_telegram_is_answered_in_german_in_every_step(fake, pipel
 
 async def test_the_command_menu_and_profile_are_published_in_every_language(fake, pipeline, tmp_path):
     async with running_bot(bot_config(fake, tmp_path), pipeline):
+        await fake.wait_for(lambda: len([k for k in fake.profile if k[1] == "default"]) == 3 * len(LANGUAGES))
         for language in LANGUAGES:
             code = None if language.code == "en" else language.api_code
             menu = fake.profile[("commands", "default", code)]
