@@ -62,9 +62,10 @@ bench: $(VENV)/.installed-run
 # Babel pulls the English texts out of bot/ into the template and merges them into each catalog;
 # a new or changed text then shows up untranslated (or fuzzy) until a translator fills it in, and
 # tests/test_translations.py fails until then. The bot reads the .po files directly (bot/i18n.py).
+# No source line numbers in the catalogs: every text is in bot/texts.py, and they only churn diffs.
 BABEL_FLAGS := --no-wrap
 translations: $(VENV)/.installed-dev
-	$(BIN)/pybabel -q extract -F babel.cfg -o bot/locales/messages.pot $(BABEL_FLAGS) --sort-by-file \
+	$(BIN)/pybabel -q extract -F babel.cfg -o bot/locales/messages.pot $(BABEL_FLAGS) --no-location \
 	  --add-comments=TRANSLATORS: --project="Music Mood Lifter" --copyright-holder="Music Mood Lifter contributors" .
 	$(BIN)/pybabel -q update -i bot/locales/messages.pot -d bot/locales -D messages $(BABEL_FLAGS) --ignore-obsolete
 

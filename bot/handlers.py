@@ -160,7 +160,9 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     n = await store.forget(user_id)
     if chosen_language is not None and _is_private(update):
         await _chat_commands(context, user_id, None)
-    await _reply(update, texts.forgot(tr, n) if n or had_moods or chosen_language else texts.forgot_nothing(tr))
+    reply = texts.forgot(tr, n) if n else texts.forgot_settings(tr) if had_moods or chosen_language \
+        else texts.forgot_nothing(tr)
+    await _reply(update, reply)
     current_trace().done("forget", forgotten=n)
 
 

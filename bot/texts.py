@@ -239,6 +239,11 @@ def forgot(tr: Tr, n: int) -> str:
         n).format(n=n)
 
 
+def forgot_settings(tr: Tr) -> str:
+    """/forget for someone with moods or settings stored but no song served."""
+    return tr.gettext("Done — I forgot your moods, choices and settings. 🧹")
+
+
 def forgot_nothing(tr: Tr) -> str:
     return tr.gettext("I had nothing stored about you. 🧹")
 

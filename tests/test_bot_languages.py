@@ -149,3 +149,16 @@ async def test_same_as_telegram_and_forged_language_buttons(fake, pipeline, tmp_
         assert await store.get_language(321) is None
     finally:
         await store.close()
+
+
+async def test_forget_after_only_choosing_a_language_says_what_it_forgot(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(331, language_code="es")
+        await user.send_text("/language")
+        menu = await user.reply()
+        await user.press(menu, data="lang:de")
+        await fake.wait_for(lambda: fake.sent_to(331, "editMessageText"))
+        await user.send_text("/forget")
+        assert (await user.reply()).text == texts.forgot_settings(DE)  # no "0 songs"
+        await user.send_text("/forget")
+        assert (await user.reply()).text == texts.forgot_nothing(LANGUAGES.get("es").tr)

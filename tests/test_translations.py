@@ -148,6 +148,7 @@ RENDER = {
     "history_text": lambda tr: [texts.history_text(tr, [(SONG, "sad", 1.7e9), (None, "energetic", 1.6e9)])],
     "forgot": lambda tr: [texts.forgot(tr, n) for n in (1, 2, 5, 21, 1000000)],
     "forgot_nothing": lambda tr: [texts.forgot_nothing(tr)],
+    "forgot_settings": lambda tr: [texts.forgot_settings(tr)],
     "lift_on": lambda tr: [texts.lift_on(tr)],
     "lift_off": lambda tr: [texts.lift_off(tr)],
     "language_prompt": lambda tr: [texts.language_prompt(tr, "Português (Brasil)")],
