@@ -1,8 +1,8 @@
 """Run the Music Mood Lifter Telegram bot until SIGTERM/SIGINT (then exit 0).
 
 `python -m bot --check` validates the configuration, opens the database for writing (creating
-it, as the bot would) and loads the models, the catalog and the translations, then exits: 0 when the bot could
-start, 2 with one line on stderr when it could not.
+it, as the bot would) and loads the models, the catalog and the translations, then exits: 0 when
+the bot could start, 2 with one line on stderr when it could not.
 """
 from __future__ import annotations
 
@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             _fail(f"cannot start: {type(exc).__name__}: {exc}", secrets)
             return EXIT_CONFIG
         print(f"ok: config valid; {len(catalog)} songs in {len(catalog.moods)} moods; models loaded; "
-              f"languages: {' '.join(lang.code for lang in languages)}; mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}")
+              f"languages: {' '.join(lang.code for lang in languages)}; "
+              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}")
         return 0
 
     try:

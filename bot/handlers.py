@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 import traceback
-from typing import Any
+from typing import Any, TypeVar
 
 from gettext import NullTranslations as Tr
 
@@ -40,6 +40,7 @@ from .limits import Verdict
 from .logs import current_trace
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Image files people send as documents; everything else is refused before downloading.
 IMAGE_MIME_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"})
@@ -84,15 +85,18 @@ async def _language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Langu
     """The reader's language: their /language choice, else their Telegram app's (read once per
     update; the trace keeps it, also for the error handler)."""
     services = svc.get(context)
-    trace = current_trace()
-    known = services.languages.get(trace.language)
+    known = services.languages.get(current_trace().language)
     if known is not None:
         return known
-    user = update.effective_user
     user_id = _sender_id(update)
-    chosen = await services.store.get_language(user_id) if user_id is not None else None
+    return _speak(update, services, await services.store.get_language(user_id) if user_id is not None else None)
+
+
+def _speak(update: Update, services: svc.Services, chosen: str | None) -> Language:
+    """The language for a user's stored choice (None: their Telegram app's), kept for this update."""
+    user = update.effective_user
     language = services.languages.resolve(chosen, user.language_code if user is not None else None)
-    trace.language = language.code
+    current_trace().language = language.code
     return language
 
 
@@ -153,9 +157,10 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = await _personal_command(update, context)
     if user_id is None:
         return
-    tr = await _tr(update, context)  # the language spoken until now answers, even if it was chosen
-    store = svc.get(context).store
+    services = svc.get(context)
+    store = services.store
     chosen_language = await store.get_language(user_id)
+    tr = _speak(update, services, chosen_language).tr  # the language spoken until now answers
     had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
     n = await store.forget(user_id)
     if chosen_language is not None and _is_private(update):
@@ -184,11 +189,11 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if user_id is None:
         return
     services = svc.get(context)
-    language = await _language(update, context)
-    chosen = services.languages.get(await services.store.get_language(user_id))
+    stored = await services.store.get_language(user_id)
+    language = _speak(update, services, stored)
+    chosen = stored if services.languages.get(stored) else None  # one no longer spoken: none ticked
     await _reply(update, texts.language_prompt(language.tr, language.name),
-                 reply_markup=keyboards.language_keyboard(language.tr, services.languages,
-                                                          chosen.code if chosen else None))
+                 reply_markup=keyboards.language_keyboard(language.tr, services.languages, chosen))
     current_trace().done("language_menu")
 
 
@@ -198,27 +203,22 @@ async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     services = svc.get(context)
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    code = keyboards.parse_language(query.data, services.languages)
-    if code is None:
-        await _stale(update, context)
+    pressed = await _presser(update, context, keyboards.parse_language(query.data, services.languages))
+    if pressed is None:
         return
-    user_id = query.from_user.id
-    if not await _admitted(update, context, "press", user_id):
-        return
-    await services.store.set_language(user_id, None if code == AUTO else code)
-    trace = current_trace()
-    trace.language = None  # read it again: the choice just changed
-    language = await _language(update, context)
+    user_id, code = pressed
+    chosen = None if code == AUTO else code
+    await services.store.set_language(user_id, chosen)
+    language = _speak(update, services, chosen)  # the choice just made, not the one read before
     confirmation = texts.language_set(language.tr)
     try:
         await query.edit_message_text(confirmation, parse_mode=ParseMode.HTML)
     except BadRequest:  # too old to edit, or the same text: say it anew
-        chat_id = query.message.chat.id if query.message else user_id
-        await context.bot.send_message(chat_id, confirmation, parse_mode=ParseMode.HTML)
+        await context.bot.send_message(_chat_of(query, user_id), confirmation, parse_mode=ParseMode.HTML)
     if _is_private(update):
-        await _chat_commands(context, user_id, None if code == AUTO else language)
+        await _chat_commands(context, user_id, None if chosen is None else language)
     await _answered(query)
-    trace.done("language_chosen")
+    current_trace().done("language_chosen")
 
 
 async def _chat_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: Language | None) -> None:
@@ -518,12 +518,10 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
     request = keyboards.parse_more(query.data)
-    if request is None or not services.songs.knows(request.mood):
-        await _stale(update, context)
+    pressed = await _presser(update, context, request if request and services.songs.knows(request.mood) else None)
+    if pressed is None:
         return
-    user_id = query.from_user.id
-    if not await _admitted(update, context, "press", user_id):
-        return
+    user_id, request = pressed
     tr = await _tr(update, context)
     pick = await _serve(services, user_id, request.mood, after=request.step or 0)
     await _send_song(context, query, user_id, texts.more_reply(tr, pick), pick,
@@ -544,9 +542,27 @@ async def _serve(services: svc.Services, user_id: int, mood: str, after: int | N
 async def _send_song(context: ContextTypes.DEFAULT_TYPE, query: Any, user_id: int, text: str, pick: Pick,
                      markup: InlineKeyboardMarkup) -> None:
     """A song as a new message in the pressed button's chat; the preview shows its cover."""
-    chat_id = query.message.chat.id if query.message else user_id
-    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+    await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                    link_preview_options=_song_options(pick.song))
+
+
+def _chat_of(query: Any, user_id: int) -> int:
+    """The chat of a pressed button's message; the presser's private chat when Telegram leaves
+    the message out (too old)."""
+    return query.message.chat.id if query.message else user_id
+
+
+async def _presser(update: Update, context: ContextTypes.DEFAULT_TYPE, request: T | None) -> tuple[int, T] | None:
+    """Who pressed a button and what it asks for (its data, parsed and checked by the caller), or
+    None when the press is answered here: a stale or forged button (None) gets the alert, a
+    flood the notice."""
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    if request is None:
+        await _stale(update, context)
+        return None
+    user_id = query.from_user.id
+    return (user_id, request) if await _admitted(update, context, "press", user_id) else None
 
 
 async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE, reading_gone: bool = False) -> None:
@@ -571,13 +587,10 @@ async def fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = svc.get(context)
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    reading_id = keyboards.parse_fix(query.data)
-    if reading_id is None:
-        await _stale(update, context)
+    pressed = await _presser(update, context, keyboards.parse_fix(query.data))
+    if pressed is None:
         return
-    user_id = query.from_user.id
-    if not await _admitted(update, context, "press", user_id):
-        return
+    user_id, reading_id = pressed
     if await services.store.reading(user_id, reading_id) is None:
         await _stale(update, context, reading_gone=True)
         return
@@ -586,8 +599,7 @@ async def fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await query.edit_message_reply_markup(reply_markup=markup)
     except BadRequest:  # the message is gone or too old to edit: offer the moods anew
-        chat_id = query.message.chat.id if query.message else user_id
-        await context.bot.send_message(chat_id, texts.mood_prompt(tr), reply_markup=markup)
+        await context.bot.send_message(_chat_of(query, user_id), texts.mood_prompt(tr), reply_markup=markup)
     await _answered(query)
     current_trace().done("fix_opened")
 
@@ -598,12 +610,10 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
     request = keyboards.parse_pick(query.data)
-    if request is None or not services.songs.knows(request.mood):
-        await _stale(update, context)
+    pressed = await _presser(update, context, request if request and services.songs.knows(request.mood) else None)
+    if pressed is None:
         return
-    user_id = query.from_user.id
-    if not await _admitted(update, context, "press", user_id):
-        return
+    user_id, request = pressed
     reading = await services.store.reading(user_id, request.reading)
     if reading is None or not await services.store.add_choice(user_id, reading.id, request.mood):
         await _stale(update, context, reading_gone=True)
@@ -622,12 +632,10 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
     mood = keyboards.parse_mood(query.data)
-    if mood is None or not services.songs.knows(mood):
-        await _stale(update, context)
+    pressed = await _presser(update, context, mood if mood and services.songs.knows(mood) else None)
+    if pressed is None:
         return
-    user_id = query.from_user.id
-    if not await _admitted(update, context, "press", user_id):
-        return
+    user_id, mood = pressed
     tr = await _tr(update, context)
     await services.store.add_reading(user_id, "mood", mood)
     song = await _serve(services, user_id, mood)
@@ -662,9 +670,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _tell_failure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The language read for this update, else Telegram's: the failure may be the database's.
-    languages = svc.get(context).languages
-    user = update.effective_user
-    language = languages.get(current_trace().language) or languages.negotiate(user.language_code if user else None)
+    services = svc.get(context)
+    language = services.languages.get(current_trace().language) or _speak(update, services, None)
     busy = texts.busy_error(language.tr)
     query = update.callback_query
     if query is not None:
@@ -673,7 +680,7 @@ async def _tell_failure(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
         except BadRequest:
             pass  # answered already or too old: say it in the chat instead
-        chat_id = query.message.chat.id if query.message else query.from_user.id
+        chat_id = _chat_of(query, query.from_user.id)
         await context.bot.send_message(chat_id, busy)
     elif update.effective_message is not None and update.effective_chat is not None \
             and update.effective_chat.type != ChatType.CHANNEL:

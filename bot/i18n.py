@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import gettext
 import io
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import polib
-
-LOG = logging.getLogger(__name__)
 
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"

@@ -1,12 +1,13 @@
 """A feeling in words or emoji → a music mood: "😢", "sad", "I feel great", "need to calm down".
 
 One vocabulary per language in data/mood_words/<language>.json (easy to extend; the English one
-holds the emoji, which count in every language). Phrases match first and take their words with them ("calm down" is not
-also "down"); then whole words, where a trailing `*` matches any ending; then emoji. A negation up
-to three words before a word ("not happy"), or one of `negations_after` up to two words after it
-("mutlu değilim"), turns it to its `negated` mood. The mood with the most matches wins; a tie or
-nothing is None. English words are not tried on other languages' texts: "fast", "bad" and "still"
-are German words too; a language without a vocabulary is read as English.
+holds the emoji, which count in every language). Phrases match first and take their words with
+them ("calm down" is not also "down"); then whole words, where a trailing `*` matches any
+ending; then emoji. A negation up to three words before a word ("not happy"), or one of
+`negations_after` up to two words after it ("mutlu değilim"), turns it to its `negated` mood.
+The mood with the most matches wins; a tie or nothing is None. English words are not tried on
+other languages' texts: "fast", "bad" and "still" are German words too; a language without a
+vocabulary is read as English.
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ class Vocabulary:
         for phrase, mood in self.phrases:
             if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text):
                 at = text.find(phrase)
-                votes[self._maybe_negated(text[:at], mood, text[at + len(phrase):])] += 1
+                before, after = _TOKEN.findall(text[:at]), _TOKEN.findall(text[at + len(phrase):])
+                votes[self._maybe_negated(mood, before[-3:], after[:2])] += 1
                 text = text.replace(phrase, " ")
         for symbol, mood in self.emoji:
             if symbol in text:
@@ -75,18 +77,17 @@ class Vocabulary:
         for i, token in enumerate(tokens):
             mood = self.words.get(token) or next((m for p, m in self.prefixes if token.startswith(p)), None)
             if mood is not None:
-                negated = any(t in self.negations or t.endswith("n't") for t in tokens[max(0, i - 3):i]) \
-                    or any(t in self.negations_after for t in tokens[i + 1:i + 3])
-                votes[self.negated.get(mood, mood) if negated else mood] += 1
+                votes[self._maybe_negated(mood, tokens[max(0, i - 3):i], tokens[i + 1:i + 3])] += 1
         if not votes:
             return None
         (best, n), *rest = votes.most_common(2) + [(None, 0)]
         return best if n > rest[0][1] else None
 
-    def _maybe_negated(self, before: str, mood: str, after: str = "") -> str:
-        recent = _TOKEN.findall(before)[-3:]
-        negated = any(t in self.negations or t.endswith("n't") for t in recent) \
-            or any(t in self.negations_after for t in _TOKEN.findall(after)[:2])
+    def _maybe_negated(self, mood: str, before: list[str], after: list[str]) -> str:
+        """`mood`, or its `negated` mood when a negation is among the (up to three) words before
+        it or the (up to two) words after it."""
+        negated = any(t in self.negations or t.endswith("n't") for t in before) \
+            or any(t in self.negations_after for t in after)
         return self.negated.get(mood, mood) if negated else mood
 
 
@@ -94,7 +95,9 @@ class Vocabulary:
 def vocabulary(language: str = ENGLISH) -> Vocabulary:
     """The vocabulary of a language ("pt_BR" falls back to "pt") with the English emoji; English
     for a language without one."""
-    english = Vocabulary.load(MOOD_WORDS / f"{ENGLISH}.json")
+    if language == ENGLISH:
+        return Vocabulary.load(MOOD_WORDS / f"{ENGLISH}.json")
+    english = vocabulary(ENGLISH)
     for code in dict.fromkeys((language, language.split("_")[0])):
         path = MOOD_WORDS / f"{code}.json"
         if code != ENGLISH and path.is_file():

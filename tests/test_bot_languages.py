@@ -17,6 +17,15 @@ EN, DE, RU = (LANGUAGES.get(code).tr for code in ("en", "de", "ru"))
 LINK = re.compile(r"https://open\.spotify\.com/track/[0-9A-Za-z]{22}")
 
 
+async def stored_language(config, user_id: int) -> str | None:
+    """The /language choice in the bot's history database (None: follow Telegram)."""
+    store = await SQLiteHistoryStore.open(config.database_path)
+    try:
+        return await store.get_language(user_id)
+    finally:
+        await store.close()
+
+
 def first_line(template: str) -> str:
     """The words of a translated text before its first placeholder or tag."""
     return re.split(r"[{<]", template, maxsplit=1)[0].strip()
@@ -120,11 +129,7 @@ async def test_language_command_switches_keeps_and_forget_wipes_the_choice(fake,
         await fake.wait_for(lambda: ("commands", "chat:311", None) not in fake.profile)
         await user.send_text("/start")
         assert (await user.reply()).text == texts.start(EN)  # back to the Telegram app's language
-    store = await SQLiteHistoryStore.open(config.database_path)
-    try:
-        assert await store.get_language(311) is None
-    finally:
-        await store.close()
+    assert await stored_language(config, 311) is None
 
 
 async def test_same_as_telegram_and_forged_language_buttons(fake, pipeline, tmp_path):
@@ -144,11 +149,7 @@ async def test_same_as_telegram_and_forged_language_buttons(fake, pipeline, tmp_
             await user.press(data=forged)
         await fake.wait_for(lambda: sum(1 for s in fake.sent if s.method == "answerCallbackQuery"
                                         and s.params.get("show_alert")) == 4)
-    store = await SQLiteHistoryStore.open(config.database_path)
-    try:
-        assert await store.get_language(321) is None
-    finally:
-        await store.close()
+    assert await stored_language(config, 321) is None
 
 
 async def test_forget_after_only_choosing_a_language_says_what_it_forgot(fake, pipeline, tmp_path):
