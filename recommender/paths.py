@@ -10,6 +10,8 @@ CATALOG_PATH = PROJECT_ROOT / "data" / "catalog.csv"
 EMOTION_TFLITE = MODELS_DIR / "emotion.tflite"
 EMOTION_KERAS = MODELS_DIR / "emotion.keras"
 EMOTION_CARD = MODELS_DIR / "emotion.card.json"
+FACE_EXPRESSION_TFLITE = MODELS_DIR / "face_expression.tflite"
+FACE_EXPRESSION_CARD = MODELS_DIR / "face_expression.card.json"
 
 
 def shared_data_dir() -> Path:
@@ -18,3 +20,11 @@ def shared_data_dir() -> Path:
     `MML_DATA_DIR` overrides the default `../shared/data` beside the checkout.
     """
     return Path(os.environ.get("MML_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+def shared_models_dir() -> Path:
+    """Third-party model weights (face-api.js, HSEmotion) that `training/` converts: read-only.
+
+    `MML_MODELS_DIR` overrides the default `../shared/models` beside the checkout.
+    """
+    return Path(os.environ.get("MML_MODELS_DIR", PROJECT_ROOT.parent / "shared" / "models"))

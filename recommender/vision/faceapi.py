@@ -1,0 +1,80 @@
+"""face-api.js's FaceExpressionNet (MIT), rebuilt by training/convert_face_models.py, served through LiteRT.
+
+A second opinion beside our FER-2013 CNN: trained on other faces (colour, 112×112), so it errs
+differently. Outputs are in our EMOTIONS order (the model permutes face-api.js's classes itself).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..paths import FACE_EXPRESSION_TFLITE
+from ..types import EMOTIONS
+from .litert import load_interpreter
+
+INPUT_SIZE = 112
+# face-api.js crops the detector's box; BlazeFace's box is tighter, so a little forehead and chin are added.
+CROP_MARGIN = 0.1
+DEFAULT_THREADS = min(2, len(os.sched_getaffinity(0)))
+
+
+def crop_faces(rgb: np.ndarray, boxes: Sequence[Sequence[float]], *, margin: float = CROP_MARGIN) -> np.ndarray:
+    """(H, W, 3) uint8 RGB + boxes (x, y, w, h in its pixels) → (N, 112, 112, 3) uint8 crops.
+
+    Each crop is a square of side max(w, h)·(1 + 2·margin) centred on the box; beyond the image
+    edge the edge pixels repeat (a face at a selfie's border keeps a plausible background).
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+    out = np.empty((len(boxes), INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+    for i, box in enumerate(boxes):
+        x, y, w, h = map(float, box)
+        if w <= 0 or h <= 0:
+            raise ValueError(f"empty face box {box}")
+        side = max(w, h) * (1.0 + 2.0 * margin)
+        patch_side = max(1, int(np.ceil(side)))
+        # getRectSubPix samples at sub-pixel precision and replicates the border for us.
+        patch = cv2.getRectSubPix(rgb, (patch_side, patch_side), (x + w / 2.0 - 0.5, y + h / 2.0 - 0.5))
+        out[i] = cv2.resize(patch, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class FaceApiExpression:
+    """112×112 RGB face crops in, 7-way probabilities (EMOTIONS order) out; thread-safe."""
+
+    def __init__(self, path: Path | str = FACE_EXPRESSION_TFLITE, *, num_threads: int = DEFAULT_THREADS,
+                 margin: float = CROP_MARGIN):
+        self.path = Path(path)
+        self.margin = margin
+        self._interpreter = load_interpreter(self.path, num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch = 1
+        # A LiteRT interpreter is not thread-safe; the bot calls it from a worker pool.
+        self._lock = threading.Lock()
+
+    def run(self, crops: np.ndarray) -> np.ndarray:
+        """(N, 112, 112, 3) RGB 0–255 (any numeric dtype) → (N, 7) float32, one invoke for the batch."""
+        batch = np.ascontiguousarray(crops, dtype=np.float32)
+        if batch.ndim != 4 or batch.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
+            raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}, 3) crops, got {batch.shape}")
+        if len(batch) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        with self._lock:
+            if batch.shape[0] != self._batch:
+                self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
+                self._interpreter.allocate_tensors()
+                self._batch = batch.shape[0]
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output).copy()
+
+    def predict_proba(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+        """(H, W, 3) uint8 RGB + face boxes (x, y, w, h in its pixels) → (N, 7) in EMOTIONS order."""
+        return self.run(crop_faces(rgb, boxes, margin=self.margin))
