@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 from recommender.paths import FACE_EXPRESSION_CARD, FACE_EXPRESSION_TFLITE, shared_models_dir  # noqa: E402
 from recommender.types import EMOTIONS  # noqa: E402
+from recommender.vision.faceapi import CROP_MARGIN  # noqa: E402
 
 SOURCE_REPO = "justadudewhohacks/face-api.js"
 SOURCE_COMMIT = "a86f011d72124e5fb93e59d5c4ab98f699dd5c9c"
@@ -261,6 +262,8 @@ def main(argv=None) -> int:
         diff = np.abs(ours - js_p[:, TO_EMOTIONS])
         reference = {
             **meta,
+            "setup": "npm install face-api.js in a folder outside the repository (its own @tensorflow/tfjs-core 1.7.0, "
+                     "pure-JS CPU backend); --faceapi-js FOLDER/node_modules runs training/faceapi_reference.js",
             "inputs": f"{len(inputs)} synthetic 112×112 images (training.convert_face_models.check_inputs: "
                       f"noise, black, white, gradient, stripes) + {len(crops)} face crops made in memory from "
                       "../shared/data/photos (first photos by name with a BlazeFace face; recommender.vision.faceapi.crop_faces)",
@@ -292,8 +295,8 @@ def main(argv=None) -> int:
         "parameters": int(net.count_params()),
         "training_data": "not disclosed (the author: public datasets and images scraped from the web)",
         "input": "112×112 RGB float32, values 0–255 (the model subtracts the mean RGB (122.782, 117.001, 104.298) and "
-                 "divides by 255 itself); a square crop about the face, 10 % margin each side, edges replicated, "
-                 "INTER_AREA (recommender.vision.faceapi.crop_faces)",
+                 "divides by 255 itself); a square crop about the face box, side "
+                 f"{1 + 2 * CROP_MARGIN:g}·max(w, h), edges replicated, INTER_AREA (recommender.vision.faceapi.crop_faces)",
         "labels": list(EMOTIONS),
         "label_order": "the model outputs our EMOTIONS order: face-api.js's fully connected columns "
                        f"{list(FACEAPI_LABELS)} are permuted inside the model",
@@ -301,6 +304,8 @@ def main(argv=None) -> int:
                      + {"none": "float32 weights", "float16": "float16 weights",
                         "dynamic": "dynamic-range int8 weights"}[args.quantize] + ")",
         "keras_vs_litert_max_abs_prob_diff": keras_diff,
+        "why_float32": "float16 weights moved probabilities by up to 2.2e-3 and dynamic-range int8 by 4.5e-2 against "
+                       "Keras on the synthetic inputs (--quantize float16 / dynamic, 2026-12-05); float32 is 1.3 MB",
         "vs_original_library": reference,
         "ms_per_face": {"value": round(ms, 2), "how": "num_threads=1, batch 1, median of 200 invokes after one warm-up "
                                                       "(training.convert_face_models.ms_per_face), on the 2-core shared "

@@ -18,8 +18,9 @@ from ..types import EMOTIONS
 from .litert import load_interpreter
 
 INPUT_SIZE = 112
-# face-api.js crops the detector's box; BlazeFace's box is tighter, so a little forehead and chin are added.
-CROP_MARGIN = 0.1
+# The square grows 5 % of the box each side (side 1.1·max(w, h)): on the 440 diverse faces 0 and 0.05 read
+# 79 % right, 0.1 76 %, 0.2 71 % (python -m bench.faceapi --margins 0,0.05,0.1,0.2).
+CROP_MARGIN = 0.05
 DEFAULT_THREADS = min(2, len(os.sched_getaffinity(0)))
 
 
