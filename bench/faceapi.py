@@ -51,7 +51,8 @@ def main(argv=None) -> int:
                 pred = int(model.run(views).mean(0).argmax())
             ok = (pred == truth, pred >= 0 and MOOD_INDEX[pred] == MOOD_INDEX[truth])
             hits["all"].append(ok)
-            hits[r.get("group") or "(no group column)"].append(ok)
+            if r.get("group"):
+                hits[r["group"]].append(ok)
         print(f"\nmargin {margin}{' + mirror' if args.mirror else ''}:  emotion  mood   n  group")
         for group, oks in sorted(hits.items(), key=lambda kv: (kv[0] != "all", kv[0])):
             a = np.asarray(oks, float).mean(0)

@@ -33,7 +33,8 @@ def first_face(name: str):
 def test_model_gives_a_distribution_per_face_in_one_batch(model):
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
-    boxes = [(10.0, 20.0, 100.0, 120.0), (200.5, 50.25, 80.0, 60.0), (350.0, 250.0, 90.0, 90.0)]  # last one past the edges
+    # The last box reaches past the image's corner.
+    boxes = [(10.0, 20.0, 100.0, 120.0), (200.5, 50.25, 80.0, 60.0), (350.0, 250.0, 90.0, 90.0)]
     probs = model.predict_proba(rgb, boxes)
     assert probs.shape == (3, len(EMOTIONS)) and probs.dtype == np.float32
     assert np.all(probs >= 0) and np.allclose(probs.sum(1), 1, atol=1e-5)
