@@ -35,19 +35,19 @@ def test_model_gives_a_distribution_per_face_in_one_batch(model):
     rgb = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
     # The last box reaches past the image's corner.
     boxes = [(10.0, 20.0, 100.0, 120.0), (200.5, 50.25, 80.0, 60.0), (350.0, 250.0, 90.0, 90.0)]
-    probs = model.predict_proba(rgb, boxes)
+    probs = model.predict_rgb(rgb, boxes)
     assert probs.shape == (3, len(EMOTIONS)) and probs.dtype == np.float32
     assert np.all(probs >= 0) and np.allclose(probs.sum(1), 1, atol=1e-5)
-    one_by_one = np.concatenate([model.predict_proba(rgb, [b]) for b in boxes])
+    one_by_one = np.concatenate([model.predict_rgb(rgb, [b]) for b in boxes])
     assert np.allclose(probs, one_by_one, atol=1e-5)
-    assert model.predict_proba(rgb, []).shape == (0, len(EMOTIONS))
+    assert model.predict_rgb(rgb, []).shape == (0, len(EMOTIONS))
 
 
 def test_bad_inputs_are_refused_clearly(model):
     with pytest.raises(ValueError, match="uint8 RGB"):
-        model.predict_proba(np.zeros((50, 50), np.uint8), [(0, 0, 10, 10)])
+        model.predict_rgb(np.zeros((50, 50), np.uint8), [(0, 0, 10, 10)])
     with pytest.raises(ValueError, match="empty face box"):
-        model.predict_proba(np.zeros((50, 50, 3), np.uint8), [(5, 5, 0, 10)])
+        model.predict_rgb(np.zeros((50, 50, 3), np.uint8), [(5, 5, 0, 10)])
 
 
 def test_crop_is_a_square_about_the_box_with_the_edge_repeated():
@@ -69,10 +69,10 @@ def test_crop_is_a_square_about_the_box_with_the_edge_repeated():
 def test_a_happy_photo_reads_happy_and_its_mirror_agrees(model):
     for name in ("happy_001.jpg", "happy_002.jpg"):
         rgb, (x, y, w, h) = first_face(name)
-        probs = model.predict_proba(rgb, [(x, y, w, h)])[0]
+        probs = model.predict_rgb(rgb, [(x, y, w, h)])[0]
         assert EMOTIONS[int(probs.argmax())] == "happy" and probs.max() > 0.5, name
         mirrored = np.ascontiguousarray(rgb[:, ::-1])
-        probs_m = model.predict_proba(mirrored, [(rgb.shape[1] - x - w, y, w, h)])[0]
+        probs_m = model.predict_rgb(mirrored, [(rgb.shape[1] - x - w, y, w, h)])[0]
         assert probs_m.argmax() == probs.argmax() and np.abs(probs - probs_m).max() < 0.05, name
 
 

@@ -1,4 +1,5 @@
-"""Rebuild face-api.js's FaceExpressionNet in Keras from its TensorFlow.js weights, export LiteRT.
+"""The ensemble's outside face models as LiteRT files under models/: face-api.js's FaceExpressionNet
+rebuilt in Keras from its TensorFlow.js weights and exported, and HSEmotion MobileNet-7 imported.
 
     python -m training.convert_face_models [--src DIR] [--quantize {none,float16,dynamic}]
         [--faceapi-js NODE_MODULES] [--out-dir models]
@@ -11,7 +12,9 @@ src/faceProcessor/FaceProcessor.ts) and writes models/face_expression.tflite: 11
 0–255 in, softmax over our EMOTIONS order out (the fully connected layer's columns are permuted,
 so no extra op). Refuses to write if LiteRT and Keras disagree. With --faceapi-js it also runs the
 original library (training/faceapi_reference.js under node) on the same inputs and records the
-difference in the model card (models/face_expression.card.json).
+difference in the model card (models/face_expression.card.json). HSEmotion's MobileNet-7 is a
+LiteRT file already: it is checked against its published sha256 and copied to
+models/hsemotion_mobilenet7.tflite (models/hsemotion.card.json).
 """
 from __future__ import annotations
 
@@ -56,8 +59,26 @@ TO_EMOTIONS: tuple[int, ...] = tuple(FACEAPI_LABELS.index(next(k for k, v in _OU
 DENSE_BLOCKS = ("dense0", "dense1", "dense2", "dense3")
 
 
+HSEMOTION_SRC = "hsemotion-mobilenet7/mobilenet_7.tflite"
+HSEMOTION_SHA256 = "37dabf4f1da9f816f1413d236ee9d9e4ac24686c44450fb64f05b307f1b1a7dc"
+
+
 def default_src() -> Path:
     return shared_models_dir() / "face-api-expression"
+
+
+def import_hsemotion(out_dir: Path) -> Path:
+    """HSEmotion MobileNet-7 is already a LiteRT model: checked against SOURCES.md's sha256 and
+    served byte for byte (models/hsemotion.card.json)."""
+    from recommender.vision.hsemotion import HSEMOTION_TFLITE
+
+    src = shared_models_dir() / HSEMOTION_SRC
+    if sha256(src) != HSEMOTION_SHA256:
+        raise SystemExit(f"{src}: sha256 differs from the one SOURCES.md gives; not importing")
+    out = out_dir / HSEMOTION_TFLITE.name
+    out.write_bytes(src.read_bytes())
+    print(f"wrote {out} ({out.stat().st_size:,} B, sha256 checked)")
+    return out
 
 
 def sha256(path: Path) -> str:
@@ -304,6 +325,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     src = args.src or default_src()
 
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    import_hsemotion(args.out_dir)
     net = build_net(read_weights(src))
     inputs = check_inputs()
     keras_p = net.predict(inputs, verbose=0)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..paths import FACE_EXPRESSION_TFLITE
 from ..types import EMOTIONS
+from .imageio import DecodedImage
 from .litert import load_interpreter
 
 INPUT_SIZE = 112
@@ -49,6 +50,8 @@ def crop_faces(rgb: np.ndarray, boxes: Sequence[Sequence[float]], *, margin: flo
 class FaceApiExpression:
     """112×112 RGB face crops in, 7-way probabilities (EMOTIONS order) out; thread-safe."""
 
+    name = "faceapi-expression"
+
     def __init__(self, path: Path | str = FACE_EXPRESSION_TFLITE, *, num_threads: int = DEFAULT_THREADS,
                  margin: float = CROP_MARGIN):
         self.path = Path(path)
@@ -76,6 +79,10 @@ class FaceApiExpression:
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output).copy()
 
-    def predict_proba(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+    def predict_rgb(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
         """(H, W, 3) uint8 RGB + face boxes (x, y, w, h in its pixels) → (N, 7) in EMOTIONS order."""
         return self.run(crop_faces(rgb, boxes, margin=self.margin))
+
+    def predict_proba(self, image: DecodedImage, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+        """The ensemble's interface (vision/ensemble.py): boxes in the working image's pixels."""
+        return self.predict_rgb(image.rgb, boxes)

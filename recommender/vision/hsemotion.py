@@ -1,0 +1,73 @@
+"""HSEmotion MobileNet-7 (A. Savchenko; trained on AffectNet) served through LiteRT.
+
+Colour faces at 224×224 from the working image: it reads posed and non-Western faces better than a
+FER-2013 model, and errs differently, which is why the ensemble (vision/ensemble.py) pools them.
+The preprocessing is the author's: a square of side 1.2·max(w, h) about the box centre, INTER_AREA,
+BGR, ImageNet channel means subtracted, no scaling (models/hsemotion.card.json).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..paths import MODELS_DIR
+from ..types import EMOTIONS
+from .imageio import DecodedImage
+from .litert import load_interpreter
+
+HSEMOTION_TFLITE = MODELS_DIR / "hsemotion_mobilenet7.tflite"
+INPUT_SIZE = 224
+CROP_SCALE = 1.2
+_BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
+# The model's classes → our EMOTIONS order.
+_CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+_TO_EMOTIONS = np.array([_CLASSES.index(e) for e in EMOTIONS])
+
+WorkBox = tuple[float, float, float, float]  # x, y, w, h in the working image's pixels
+
+
+def square_crop(rgb: np.ndarray, box: WorkBox, scale: float, size: int) -> np.ndarray:
+    """A size×size patch of side scale·max(w, h) about the box centre; the border repeats beyond
+    the image edge (a selfie's face is often cut by it)."""
+    x, y, w, h = box
+    side = max(w, h) * scale
+    patch_side = max(1, int(np.ceil(side)))
+    cx, cy = x + w / 2.0, y + h / 2.0
+    patch = cv2.getRectSubPix(rgb, (patch_side, patch_side), (cx - 0.5, cy - 0.5))
+    interp = cv2.INTER_AREA if patch_side > size else cv2.INTER_LINEAR
+    return cv2.resize(patch, (size, size), interpolation=interp)
+
+
+class HSEmotion:
+    name = "hsemotion-mobilenet7"
+
+    def __init__(self, path: Path | str = HSEMOTION_TFLITE, *, num_threads: int = 1):
+        self.path = Path(path)
+        self._interpreter = load_interpreter(self.path, num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch = 1
+        self._lock = threading.Lock()  # a LiteRT interpreter is not thread-safe
+
+    def inputs(self, rgb: np.ndarray, boxes: Sequence[WorkBox]) -> np.ndarray:
+        crops = [square_crop(rgb, b, CROP_SCALE, INPUT_SIZE) for b in boxes]
+        return np.stack(crops)[..., ::-1].astype(np.float32) - _BGR_MEAN
+
+    def predict_proba(self, image: DecodedImage, boxes: Sequence[WorkBox]) -> np.ndarray:
+        """Faces of the working image (boxes in its pixels) → (N, 7) probabilities, EMOTIONS order."""
+        if not boxes:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        batch = self.inputs(image.rgb, boxes)
+        with self._lock:
+            if len(batch) != self._batch:
+                self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
+                self._interpreter.allocate_tensors()
+                self._batch = len(batch)
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            out = self._interpreter.get_tensor(self._output).copy()
+        return out[:, _TO_EMOTIONS]
