@@ -100,7 +100,7 @@ def dev_accuracy(pipeline, margins, shifts, tilt_degrees=(0, -20, 20)) -> list[d
                 if not faces:
                     nll += np.log(len(EMOTIONS))
                     continue
-                probs = pipeline.classifier.predict_proba(crops(im, faces, margin, shift))[0]
+                probs = pipeline.fer.classifier.predict_proba(crops(im, faces, margin, shift))[0]
                 pred = EMOTIONS[int(np.argmax(probs))]
                 correct += pred == label
                 mood_ok += mood_for(pred) == mood_for(label)
@@ -169,7 +169,7 @@ def dim_accuracy(pipeline, contrast: bool) -> dict[str, float]:
             faces = pipeline.detector.detect(im)[:1]
             if faces:
                 d = pipeline.detector
-                probs = pipeline.classifier.predict_proba(crops(im, faces, d.crop_margin, d.crop_shift, contrast))[0]
+                probs = pipeline.fer.classifier.predict_proba(crops(im, faces, d.crop_margin, d.crop_shift, contrast))[0]
                 hits[name] += EMOTIONS[int(np.argmax(probs))] == label
     return {k: v / len(photos) for k, v in hits.items()}
 

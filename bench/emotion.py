@@ -26,7 +26,7 @@ from recommender.vision import imageio
 from recommender.vision.emotion import DEFAULT_THREADS, EmotionClassifier
 from recommender.vision.faces import DEFAULT_DETECTOR, load_detector
 from recommender.paths import EMOTION_TFLITE, shared_data_dir
-from recommender.pipeline import Pipeline
+from recommender.pipeline import Pipeline, to_working
 from recommender.vision.tta import DEFAULT_TTA, TTA_MODES
 
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         image = imageio.decode(data)
         faces = pipeline.detector.detect(image)
         if faces:
-            crops.append(pipeline.faces48(image, faces))
+            crops.append(pipeline.fer.faces48(image, [to_working(f.box, image.scale) for f in faces]))
     faces48 = np.concatenate(crops)
     batch64 = np.resize(faces48, (64, 48, 48)).astype(np.uint8)
 

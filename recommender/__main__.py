@@ -3,8 +3,12 @@
     python -m recommender [--json] IMAGE [IMAGE ...]
 
 One readable block per image, or with --json exactly one JSON object per line per image:
-{"file", "image_size", "faces": [{"box", "score", "emotion", "confidence", "scores"}], "emotion",
-"confidence", "mood", "song": {"track_id", "name", "artist", "url"} | null, "error": null | str}.
+{"file", "image_size", "faces": [{"box", "score", "emotion", "confidence", "scores"}] (raw model
+output per face), then what the bot decides for the largest face, with the numbers it shows:
+"emotion", "emotion_scores" (calibrated), "mood_probs", "mood", "confidence" (the mood's: the
+number the bot shows and acts on), "decision" ("answer", or "ask" with the two moods "offered"),
+"model" (the face model used), "song": {"track_id", "name", "artist", "url"} | null (the song for
+"mood"; when the bot asks, the one its best guess serves), "error": null | str}.
 A file that cannot be read or is no usable image gets its own line/block with `error`; the
 other files still run. Models load once per process. Songs come from the bot's own song service,
 as the bot would answer one user (id 0) sending these photos in turn: no song twice. That history
@@ -21,6 +25,7 @@ import json
 import sys
 from pathlib import Path
 
+from .decision import decide
 from .vision.imageio import ImageError
 
 CLI_USER = 0
@@ -45,7 +50,8 @@ async def _open_songs():
 
 async def analyse_file(pipeline, songs, path: str) -> dict:
     record: dict = {"file": path, "image_size": None, "faces": [], "emotion": None, "confidence": None,
-                    "mood": None, "song": None, "error": None}
+                    "mood": None, "decision": None, "offered": [], "mood_probs": None,
+                    "emotion_scores": None, "model": None, "song": None, "error": None}
     try:
         data = Path(path).read_bytes()
     except OSError as e:
@@ -60,7 +66,13 @@ async def analyse_file(pipeline, songs, path: str) -> dict:
         record["error"] = f"internal error: {type(e).__name__}: {e}"
         return record
     record.update(analysis.as_dict())
-    pick = await songs.next(CLI_USER, analysis.mood) if songs and analysis.mood else None
+    if analysis.faces:
+        # The bot's own decision for a person without corrections: the same numbers it shows.
+        calibration = pipeline.calibration
+        decision = decide(calibration.read(analysis.faces[0].scores.probs), calibration.unsure_below)
+        record.update(decision.as_dict())
+        record["confidence"] = record.pop("mood_confidence")
+    pick = await songs.next(CLI_USER, record["mood"]) if songs and record["mood"] else None
     record["song"] = pick.song.as_dict() if pick else None
     return record
 
@@ -80,7 +92,10 @@ def format_block(r: dict) -> str:
         top = sorted(face["scores"].items(), key=lambda kv: -kv[1])[:3]
         others = ", ".join(f"{e} {p:.0%}" for e, p in top[1:])
         lines.append(f"  face {i} at {face['box']}: {face['emotion']} {face['confidence']:.0%} ({others})")
-    lines.append(f"  mood: {r['mood']}")
+    if r["decision"] == "ask":
+        lines.append(f"  mood: unsure ({r['confidence']:.0%}), the bot asks: {' or '.join(r['offered'])}?")
+    else:
+        lines.append(f"  mood: {r['mood']} ({r['confidence']:.0%})")
     song = r["song"]
     lines.append(f"  song: {song['name']} — {song['artist']}  {song['url']}" if song else "  song: none")
     return "\n".join(lines)

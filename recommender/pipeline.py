@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from .vision import imageio
+from .vision.calibration import CALIBRATION_JSON, Calibration
 from .vision.emotion import EmotionClassifier
+from .vision.ensemble import ENSEMBLE_JSON, ExpressionModel, FerExpression, load_ensemble
+from .vision.facecheck import photographed
 from .vision.faces import DEFAULT_DETECTOR, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
-from .vision.preprocess import FACE_SIZE, crop_face, normalize_contrast
-from .types import Box, Face, FaceEmotion
+from .types import Box, EmotionScores, FaceEmotion
 
 # A crowd photo still gets an answer, in bounded time: the largest faces are the ones that count.
 MAX_FACES = 16
@@ -37,6 +39,7 @@ class Analysis:
     mood: str | None
     confidence: float | None
     image_size: tuple[int, int]  # (width, height) after EXIF rotation
+    model: str = ""  # which face model read the faces
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -59,6 +62,7 @@ class Analysis:
             "emotion": self.emotion,
             "mood": self.mood,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "model": self.model,
         }
 
 
@@ -66,14 +70,14 @@ class Pipeline:
     def __init__(
         self,
         detector: FaceDetector,
-        classifier: EmotionClassifier,
+        model: ExpressionModel,
         *,
         max_faces: int = MAX_FACES,
         max_pixels: int = imageio.MAX_PIXELS,
         max_bytes: int = imageio.MAX_BYTES,
     ):
         self.detector = detector
-        self.classifier = classifier
+        self.model = model
         self.max_faces = max_faces
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
@@ -83,37 +87,72 @@ class Pipeline:
         cls,
         *,
         detector: str = DEFAULT_DETECTOR,
-        emotion_model: Path | str = EMOTION_TFLITE,
+        emotion_model: Path | str | None = None,
+        ensemble: Path | str | None = ENSEMBLE_JSON,
         warm_up: bool = True,
         **kwargs,
     ) -> Pipeline:
-        """Load the detector and the emotion model once; warm them so the first user isn't slow."""
-        emotion_model = Path(emotion_model)
-        if not emotion_model.is_file():
-            raise FileNotFoundError(
-                f"emotion model not found: {emotion_model} (build it with `python -m training.train_emotion`)"
-            )
-        pipeline = cls(load_detector(detector), EmotionClassifier(emotion_model), **kwargs)
+        """Load the detector and the face models once; warm them so the first user isn't slow.
+
+        The served model is the ensemble of models/face_ensemble.json; `emotion_model` (or a
+        missing ensemble file) serves that FER-2013 .tflite alone, as the benches compare."""
+        face_detector = load_detector(detector)
+        if emotion_model is None and ensemble is not None and Path(ensemble).is_file():
+            model: ExpressionModel = load_ensemble(ensemble)
+        else:
+            path = Path(emotion_model or EMOTION_TFLITE)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"emotion model not found: {path} (build it with `python -m training.train_emotion`)")
+            model = FerExpression(EmotionClassifier(path), margin=face_detector.crop_margin,
+                                  shift=face_detector.crop_shift)
+        pipeline = cls(face_detector, model, **kwargs)
         if warm_up:
             pipeline.warm_up()
         return pipeline
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name
+
+    @property
+    def calibration(self) -> Calibration:
+        """The confidence scaling and ask threshold fitted for the model this pipeline serves."""
+        own = getattr(self.model, "calibration", None)
+        if own is not None:
+            return own
+        return Calibration.load(CALIBRATION_JSON) if CALIBRATION_JSON.is_file() else Calibration()
+
+    @property
+    def fer(self) -> FerExpression | None:
+        """The FER-2013 member (alone or in the ensemble), for the benches that crop for it."""
+        if isinstance(self.model, FerExpression):
+            return self.model
+        members = getattr(self.model, "members", ())
+        return next((m.model for m in members if isinstance(m.model, FerExpression)), None)
 
     def warm_up(self) -> None:
         rgb = np.full((256, 256, 3), 128, np.uint8)
         image = imageio.DecodedImage(rgb, rgb[..., 0].copy(), (256, 256), 1.0, "RAW")
         self.detector.detect(image)
-        self.classifier.predict(np.zeros((1, FACE_SIZE, FACE_SIZE), np.uint8))
+        self.model.predict_proba(image, [(64.0, 64.0, 128.0, 128.0)])
 
     def analyze(self, data: bytes) -> Analysis:
         """Raises `imageio.ImageError` (with a `user_message`) for bytes that are no usable image."""
         t0 = time.perf_counter()
         image = imageio.decode(data, max_pixels=self.max_pixels, max_bytes=self.max_bytes)
         t1 = time.perf_counter()
-        faces = self.detector.detect(image)[: self.max_faces]
+        found = self.detector.detect(image)[: self.max_faces]
+        boxes = [to_working(f.box, image.scale) for f in found]
+        # A drawing, an emoji or a colour chart can fool the detector; it gets the no-face reply.
+        photo = photographed(image, boxes)
+        faces = [f for f, ok in zip(found, photo) if ok]
+        boxes = [b for b, ok in zip(boxes, photo) if ok]
         t2 = time.perf_counter()
-        scores = self.classifier.predict(self.faces48(image, faces)) if faces else []
+        probs = self.model.predict_proba(image, boxes) if faces else []
         t3 = time.perf_counter()
-        results = [FaceEmotion(face, s) for face, s in zip(faces, scores)]
+        results = [FaceEmotion(face, EmotionScores(tuple(float(p) for p in row)))
+                   for face, row in zip(faces, probs)]
         top = results[0].scores if results else None
         return Analysis(
             faces=results,
@@ -121,27 +160,13 @@ class Pipeline:
             mood=mood_for(top.emotion) if top else None,
             confidence=top.confidence if top else None,
             image_size=image.original_size,
+            model=self.model.name,
             timings_ms={
                 "decode": (t1 - t0) * 1000,
                 "detect": (t2 - t1) * 1000,
                 "classify": (t3 - t2) * 1000,
             },
         )
-
-    def faces48(self, image: imageio.DecodedImage, faces: list[Face]) -> np.ndarray:
-        """(N, 48, 48) uint8 crops with FER-2013's framing and contrast, cut from the working image."""
-        crops = [
-            normalize_contrast(
-                crop_face(
-                    image.gray,
-                    to_working(f.box, image.scale),
-                    margin=self.detector.crop_margin,
-                    shift=self.detector.crop_shift,
-                )
-            )
-            for f in faces
-        ]
-        return np.stack(crops) if crops else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
 
 
 def to_working(box: Box, scale: float) -> tuple[float, float, float, float]:

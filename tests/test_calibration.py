@@ -6,14 +6,14 @@ import json
 import pytest
 
 from recommender.types import EMOTIONS, MOODS
-from recommender.vision.calibration import CALIBRATION_JSON, Calibration, mood_probs, shipped
+from recommender.vision.calibration import CALIBRATION_JSON, ENSEMBLE_JSON, Calibration, mood_probs, shipped
 
 # angry, disgust, fear, happy, sad, surprise, neutral
 PROBS = (0.05, 0.01, 0.04, 0.30, 0.25, 0.05, 0.30)
 
 
-def test_shipped_calibration_is_the_measured_one():
-    raw = json.loads(CALIBRATION_JSON.read_text())
+def test_shipped_calibration_is_the_served_ensembles():
+    raw = json.loads(ENSEMBLE_JSON.read_text())["calibration"]
     cal = shipped()
     assert cal.temperature == raw["temperature"] and cal.unsure_below == raw["unsure_below"]
     assert cal.mood_decision == raw["mood_decision"]
@@ -38,6 +38,11 @@ def test_reading_decides_by_top_emotion_or_by_summed_mood():
     top = Calibration(1.0, 0.5, "top_emotion").read(probs)
     assert (top.emotion, top.mood, top.confidence) == ("surprise", "energetic", pytest.approx(0.35))
     assert Calibration(1.0, 0.5, "summed").read(probs).mood == "calm"
+
+
+def test_the_fer_models_own_calibration_still_loads():
+    raw = json.loads(CALIBRATION_JSON.read_text())
+    assert Calibration.load(CALIBRATION_JSON).temperature == raw["temperature"]
 
 
 def test_a_broken_file_is_refused(tmp_path):

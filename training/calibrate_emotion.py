@@ -88,7 +88,7 @@ def photo_probs() -> tuple[np.ndarray, np.ndarray, int]:
     from bench.common import emotion_photos
     from recommender.pipeline import Pipeline
 
-    pipeline = Pipeline.load()
+    pipeline = Pipeline.load(ensemble=None)  # this file calibrates the FER-2013 model alone
     probs, labels, missed = [], [], 0
     for label, data in emotion_photos():
         analysis = pipeline.analyze(data)

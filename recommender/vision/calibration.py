@@ -1,11 +1,12 @@
 """Honest confidence: temperature-scaled emotion probabilities and the mood confidence built on them.
 
-The numbers come from `python -m training.calibrate_emotion` (models/emotion_calibration.json): the
-temperature T is fitted on FER-2013 PublicTest (never on the photos), `unsure_below` is the mood
-confidence under which the bot asks instead of guessing, chosen on the labelled real photos, and
+The served numbers come from `python -m training.fit_face_ensemble` (models/face_ensemble.json): the
+temperature T and `unsure_below`, the mood confidence under which the bot asks instead of guessing,
+are fitted on real faces of several populations held out from what picked the ensemble; and
 `mood_decision` says whether a mood is the top emotion's mood or the mood with the largest summed
-probability (whichever measured better). Loaded once, at start-up. The pipeline itself returns the
-model's raw probabilities (training and the benches scale them the same way, with this T).
+probability (whichever measured better). models/emotion_calibration.json is the FER-2013 model's
+own (`python -m training.calibrate_emotion`, T on PublicTest), used when that model serves alone.
+Loaded once, at start-up. The pipeline returns raw probabilities; this module scales them.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..paths import PROJECT_ROOT
 from ..types import EMOTIONS, MOODS
 
 CALIBRATION_JSON = PROJECT_ROOT / "models" / "emotion_calibration.json"
+ENSEMBLE_JSON = PROJECT_ROOT / "models" / "face_ensemble.json"
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,19 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path | str = CALIBRATION_JSON) -> Calibration:
+        """From models/emotion_calibration.json (the FER-2013 model alone) or the "calibration"
+        object of models/face_ensemble.json (the served ensemble)."""
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.from_dict(raw.get("calibration", raw), source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict, *, source: str = "calibration") -> Calibration:
         decision = str(raw.get("mood_decision", "top_emotion"))
         if decision not in ("top_emotion", "summed"):
-            raise ValueError(f"{path}: unknown mood_decision {decision!r}")
+            raise ValueError(f"{source}: unknown mood_decision {decision!r}")
         t = float(raw["temperature"])
         if not 0.05 < t < 20:
-            raise ValueError(f"{path}: implausible temperature {t}")
+            raise ValueError(f"{source}: implausible temperature {t}")
         return cls(t, float(raw["unsure_below"]), decision)
 
     def scale(self, probs: Sequence[float]) -> tuple[float, ...]:
@@ -62,7 +70,7 @@ class MoodReading:
 
     scores: tuple[float, ...]  # calibrated emotion probabilities, EMOTIONS order
     emotion: str
-    confidence: float  # of the emotion: the printed "% sure"
+    confidence: float  # of the top emotion (the mood's probability is what the bot acts on)
     mood_probs: tuple[float, ...]  # MOODS order
     mood: str
 
@@ -91,5 +99,8 @@ def summed_moods(probs: np.ndarray) -> np.ndarray:
 
 @cache
 def shipped() -> Calibration:
-    """The shipped calibration, or none (T = 1, never unsure) when the file is missing."""
-    return Calibration.load() if CALIBRATION_JSON.is_file() else Calibration()
+    """The served ensemble's calibration, else the FER-2013 model's, else none (T = 1, never unsure)."""
+    for path in (ENSEMBLE_JSON, CALIBRATION_JSON):
+        if path.is_file():
+            return Calibration.load(path)
+    return Calibration()
