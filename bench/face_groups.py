@@ -1,7 +1,7 @@
 """Per-group figures of the face models: what each population of faces lives through.
 
-    python -m bench.face_groups                      # before (FER-2013 alone) and after (served ensemble)
-    python -m bench.face_groups --models fer2013-cnn,hsemotion-mobilenet7,faceapi-expression
+    python -m bench.face_groups                      # before (FER-2013 alone), after (served ensemble),
+                                                     # and each member alone
     python -m bench.face_groups --combo fer2013-cnn:0.5,hsemotion-mobilenet7:0.5
     python -m bench.face_groups --publictest         # also FER-2013 PublicTest (3,589 rows)
 
@@ -105,23 +105,22 @@ def ms_per_face(pipeline: Pipeline, repeat: int = 60) -> str:
 
 
 def publictest(names: list[str], weights: list[float], calibration: Calibration) -> str:
+    """The FER-2013 member reads the 48×48 rows as it was trained to; the others read each row as a
+    small grey photo whose face fills the frame (their own crops add their margin)."""
     from training.fer_data import load_fer
 
     data = load_fer().split("PublicTest")
-    models = {n: build_member(n, threads=2) for n in names}
     probs = []
     for n in names:
-        rows = []
-        for i in range(0, len(data.faces), 64):
-            faces = data.faces[i:i + 64]
-            # A 48×48 FER row as a tiny grey photo: the face fills it, as FER frames its faces.
-            side = 144
-            rgb = np.stack([cv2.cvtColor(cv2.resize(f, (side, side), interpolation=cv2.INTER_CUBIC),
-                                         cv2.COLOR_GRAY2RGB) for f in faces])
-            for im in rgb:
-                dec = imageio.DecodedImage(im, cv2.cvtColor(im, cv2.COLOR_RGB2GRAY), (side, side), 1.0, "RAW")
-                m = 0.1 * side
-                rows.append(models[n].predict_proba(dec, [(m, m, side - 2 * m, side - 2 * m)])[0])
+        model = build_member(n, threads=2)
+        if n == "fer2013-cnn":
+            probs.append(model.classifier.predict_proba(data.faces))
+            continue
+        side, rows = 144, []
+        for face in data.faces:
+            rgb = cv2.cvtColor(cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2RGB)
+            image = imageio.DecodedImage(rgb, rgb[..., 0].copy(), (side, side), 1.0, "RAW")
+            rows.append(model.predict_proba(image, [(0.0, 0.0, float(side), float(side))])[0])
         probs.append(np.stack(rows))
     pooled = pool(probs, weights)
     d = decide(pooled, calibration.temperature, calibration.unsure_below, calibration.mood_decision)
@@ -133,7 +132,7 @@ def publictest(names: list[str], weights: list[float], calibration: Calibration)
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="", help="also each of these single models (comma-separated)")
+    ap.add_argument("--models", default="", help="also these single models (comma-separated)")
     ap.add_argument("--combo", default="", help="also this combination: name:weight,name:weight")
     ap.add_argument("--publictest", action="store_true", help="also FER-2013 PublicTest (slow: ~1 min)")
     args = ap.parse_args(argv)
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     show("Before: FER-2013 CNN alone (its own calibration)", arrays["fer2013-cnn"], fer_cal)
     weights = [m.weight for m in served.members]
     show(f"After: served ensemble {served.name}", pool([arrays[n] for n in names], weights), served.calibration)
-    for n in extra:
+    for n in names + extra:
         if n not in dict(combo):
             show(f"{n} alone (served calibration)", arrays[n], served.calibration)
     if combo:
@@ -176,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     print(ms_per_face(pipeline))
     if args.publictest:
         print(publictest(names, weights, served.calibration))
-        print(publictest(["fer2013-cnn"], [1.0], fer_cal))
+        for n in names:
+            print(publictest([n], [1.0], fer_cal if n == "fer2013-cnn" else served.calibration))
     return 0
 
 
