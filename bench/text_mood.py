@@ -17,6 +17,7 @@ import csv
 from dataclasses import dataclass
 
 from recommender.paths import PROJECT_ROOT
+from recommender.text_mood import read_text
 from recommender.types import MOODS
 
 SETS = PROJECT_ROOT / "data" / "text_moods"
@@ -36,9 +37,9 @@ def load(language: str) -> list[Row]:
 
 def read(text: str, language: str) -> tuple[str, str]:
     """(what the reader makes of a text: a mood, "greeting", "kind" or "none"; the feeling or "")."""
-    from recommender.text_mood import mood_from_text
-
-    return mood_from_text(text, language) or "none", ""
+    reading = read_text(text, language)
+    label = reading.mood or ("kind" if reading.hurt else "greeting" if reading.greeting else "none")
+    return label, reading.feeling or ""
 
 
 def main() -> None:
