@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,14 @@ def _squeezed(token: str) -> tuple[str, ...]:
     return token, _RUN.sub(r"\1\1", token), _RUN.sub(r"\1", token)
 
 
+def _unstretched(text: str, known: frozenset[str], prefixes: tuple[str, ...]) -> str:
+    """"sooo tiiired", "holaaa", "lets gooo": each stretched word as the vocabulary spells it
+    (letters twice or once, whichever it knows), so words, phrases and greetings all match."""
+    def word(m: re.Match[str]) -> str:
+        return next((f for f in _squeezed(m.group())[1:] if f in known or f.startswith(prefixes)), m.group())
+    return _TOKEN.sub(word, text) if _RUN.search(text) else text
+
+
 @dataclass(frozen=True)
 class Match:
     """What a word, phrase or emoji says: a music mood and, for calm ones, the feeling behind it."""
@@ -123,8 +131,7 @@ class Terms:
     def found(self, text: str) -> bool:
         if any(_has(p, text) for p in self.phrases):
             return True
-        return any(t in self.words or t.startswith(self.prefixes) for token in _TOKEN.findall(text)
-                   for t in _squeezed(token)) if self.prefixes or self.words else False
+        return any(t in self.words or t.startswith(self.prefixes) for t in _TOKEN.findall(text))
 
 
 def _variants(terms: list[str], spell: Any) -> list[str]:
@@ -214,7 +221,7 @@ class Vocabulary:
 
     def read(self, text: str) -> TextReading:
         raw = text[:MAX_TEXT]
-        text = fold(raw)
+        text = _unstretched(fold(raw), self._known, self._known_prefixes)
         sarcastic = self.sarcasm.found(text) or any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", raw)
                                                     for w in self.sarcasm_exact)
         greeting = None
@@ -236,6 +243,17 @@ class Vocabulary:
             return TextReading(greeting=greeting)
         feelings = Counter(v.feeling for v in votes if v.mood == mood and v.feeling)
         return TextReading(mood, _winner(feelings.elements()))
+
+    @cached_property
+    def _known(self) -> frozenset[str]:
+        """Every word the vocabulary spells out, alone or in a phrase or greeting."""
+        phrases = [p for p, _ in self.phrases + self.greetings] + list(self.sarcasm.phrases + self.hurt.phrases)
+        return frozenset(self.words) | self.sarcasm.words | self.hurt.words \
+            | {w for p in phrases for w in _TOKEN.findall(p)}
+
+    @cached_property
+    def _known_prefixes(self) -> tuple[str, ...]:
+        return tuple(p for p, _ in self.prefixes) + self.sarcasm.prefixes + self.hurt.prefixes
 
     def mood_of(self, text: str) -> str | None:
         return self.read(text).mood
@@ -260,11 +278,7 @@ class Vocabulary:
         return votes or intensified
 
     def _word(self, token: str) -> Match | None:
-        for form in _squeezed(token):
-            match = self.words.get(form) or next((m for p, m in self.prefixes if form.startswith(p)), None)
-            if match is not None:
-                return match
-        return None
+        return self.words.get(token) or next((m for p, m in self.prefixes if token.startswith(p)), None)
 
     def _maybe_negated(self, match: Match, before: list[str], after: list[str]) -> Match:
         """`match`, or its `negated` mood (no feeling: "not stressed" is not stressed) when a
