@@ -22,10 +22,10 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
 
 from .paths import PROJECT_ROOT
 from .types import MOODS
@@ -51,8 +51,9 @@ def _strip_accents(text: str) -> str:
         c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)))
 
 
+Spelling = Callable[[str], str]
 # How people type a language without its letters: each vocabulary term is also read so.
-_SPELLINGS = {"strip_accents": _strip_accents, "umlauts": lambda t: t.translate(_UMLAUTS),
+_SPELLINGS: dict[str, Spelling] = {"strip_accents": _strip_accents, "umlauts": lambda t: t.translate(_UMLAUTS),
               "turkish_ascii": lambda t: t.translate(_TURKISH_ASCII)}
 
 
@@ -109,7 +110,7 @@ class Terms:
     prefixes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, terms: list[str] | tuple[str, ...], spell: Any = None) -> Terms:
+    def of(cls, terms: list[str], spell: Spelling | None = None) -> Terms:
         phrases, words, prefixes = [], set(), []
         for term in _variants([fold(t) for t in terms], spell):
             if " " in term or not re.fullmatch(r"[\w'*]+", term):
@@ -134,7 +135,7 @@ class Terms:
         return any(t in self.words or t.startswith(self.prefixes) for t in _TOKEN.findall(text))
 
 
-def _variants(terms: list[str], spell: Any) -> list[str]:
+def _variants(terms: list[str], spell: Spelling | None) -> list[str]:
     if spell is None:
         return terms
     return list(dict.fromkeys(terms + [spell(t) for t in terms]))
@@ -169,7 +170,7 @@ class Vocabulary:
                 if " " in term or not re.fullmatch(r"[\w'*]+", term):
                     phrases.append((term, match))
                 elif term.endswith("*"):
-                    prefixes.insert(0, (term[:-1], match)) if feeling_first else prefixes.append((term[:-1], match))
+                    prefixes.insert(0 if feeling_first else len(prefixes), (term[:-1], match))
                 else:
                     words[term] = match
 
@@ -194,7 +195,7 @@ class Vocabulary:
                    tuple(sorted(dict.fromkeys(greetings), key=lambda p: -len(p[0]))),
                    tuple(raw.get("greeting_emoji", ())),
                    Terms.of(raw.get("sarcasm", []), spell), tuple(raw.get("sarcasm_exact", ())),
-                   Terms.of(raw.get("hurt", [])),
+                   Terms.of(raw.get("hurt", [])),  # as written: Turkish "öldü" typed "oldu" is "it became"
                    frozenset(fold(w) for w in raw.get("intensifiers", ())),
                    frozenset(fold(w) for w in raw.get("false_friends", ())),
                    frozenset(fold(w) for w in raw.get("not_abroad", ())))
@@ -288,7 +289,7 @@ class Vocabulary:
         return Match(self.negated.get(match.mood, match.mood)) if negated else match
 
 
-def _winner(votes: Any) -> str | None:
+def _winner(votes: Iterable[Match | str]) -> str | None:
     """The most common vote, or None for nothing or a tie."""
     ranked = Counter(m.mood if isinstance(m, Match) else m for m in votes).most_common(2) + [(None, 0)] * 2
     (best, n), (_, runner_up) = ranked[:2]
