@@ -259,7 +259,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else texts.asked_reply(language.tr, pick, from_text=True)
     await _reply(update, reply, reply_markup=keyboards.more_keyboard(language.tr, mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
-    current_trace().done("text_mood", **({"feeling": reading.feeling} if reading.feeling else {}))
+    current_trace().done("text_mood")  # no mood or feeling in the log: what someone wrote stays theirs
 
 
 async def _text_without_song(update: Update, tr: Tr, reading: TextReading) -> None:
@@ -270,7 +270,7 @@ async def _text_without_song(update: Update, tr: Tr, reading: TextReading) -> No
         current_trace().done("text_hurt")
     elif reading.greeting in ("morning", "evening", "night"):
         await _reply(update, texts.greeting_reply(tr, reading.greeting), reply_markup=keyboards.mood_keyboard(tr))
-        current_trace().done("greeting", greeting=reading.greeting)
+        current_trace().done("greeting")
     else:
         await _reply(update, texts.hint(tr))
         current_trace().done("hint")
