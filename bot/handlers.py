@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from recommender.adapt import adapt
 from recommender.music.service import Pick
-from recommender.text_mood import mood_from_text
+from recommender.text_mood import TextReading, read_text
 from recommender.types import MOODS, Song
 from recommender.vision.calibration import MoodReading
 from recommender.vision.imageio import WORK_SIDE, ImageError
@@ -236,7 +236,9 @@ async def _chat_commands(context: ContextTypes.DEFAULT_TYPE, chat_id: int, langu
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A text naming a feeling gets a song of that mood; anything else the friendly hint."""
+    """A text naming a feeling gets a song of that mood ("so stressed": calm music, and the reply
+    says stressed); a greeting or sad words without a mood get their own reply; anything else the
+    friendly hint."""
     if not _is_private(update):
         current_trace().done("ignored_group")
         return
@@ -245,18 +247,33 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     user_id = _sender_id(update)
     language = await _language(update, context)
-    mood = mood_from_text(message.text or "", language.code) if message is not None else None
+    reading = read_text(message.text or "", language.code) if message is not None else TextReading()
     services = svc.get(context)
+    mood = reading.mood
     if mood is None or user_id is None or not services.songs.knows(mood):
-        await _reply(update, texts.hint(language.tr))
-        current_trace().done("hint")
+        await _text_without_song(update, language.tr, reading)
         return
     await services.store.add_reading(user_id, "text", mood)
     pick = await _serve(services, user_id, mood)
-    await _reply(update, texts.asked_reply(language.tr, pick, from_text=True),
-                 reply_markup=keyboards.more_keyboard(language.tr, mood, pick.lift_step),
+    reply = texts.felt_reply(language.tr, pick, reading.feeling) if reading.feeling \
+        else texts.asked_reply(language.tr, pick, from_text=True)
+    await _reply(update, reply, reply_markup=keyboards.more_keyboard(language.tr, mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
-    current_trace().done("text_mood")
+    current_trace().done("text_mood")  # no mood or feeling in the log: what someone wrote stays theirs
+
+
+async def _text_without_song(update: Update, tr: Tr, reading: TextReading) -> None:
+    """Sad or hurt words get a kind reply and the four moods (never a bare "send a selfie"), a
+    good morning or good night is answered in kind, anything else gets the hint."""
+    if reading.hurt:
+        await _reply(update, texts.hurt_reply(tr), reply_markup=keyboards.mood_keyboard(tr))
+        current_trace().done("text_hurt")
+    elif reading.greeting in ("morning", "evening", "night"):
+        await _reply(update, texts.greeting_reply(tr, reading.greeting), reply_markup=keyboards.mood_keyboard(tr))
+        current_trace().done("greeting")
+    else:
+        await _reply(update, texts.hint(tr))
+        current_trace().done("hint")
 
 
 async def mood_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

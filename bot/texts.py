@@ -462,3 +462,40 @@ def diary_labels(tr: Tr, days: int) -> Labels:
         percent=tr.pgettext("percent", "{n}%"),
         moods=tuple(mood_name(tr, m) for m in MOODS),
     )
+
+
+# --- what a text says besides a mood --------------------------------------------------------
+
+def felt_reply(tr: Tr, pick: Pick, feeling: str) -> str:
+    """A song for a feeling that wants music other than its name ("stressed" → calm): the reply
+    says what the person sounds, never that they sound calm."""
+    heads = {
+        "stressed": tr.gettext("sounds stressed — here's something {emoji} <b>{mood}</b>"),
+        "tired": tr.gettext("sounds tired — here's something {emoji} <b>{mood}</b>"),
+        "angry": tr.gettext("sounds angry — here's something {emoji} <b>{mood}</b>"),
+        "anxious": tr.gettext("sounds anxious — here's something {emoji} <b>{mood}</b>"),
+        "annoyed": tr.gettext("sounds fed up — here's something {emoji} <b>{mood}</b>"),
+    }
+    head = heads[feeling].format(emoji=MOOD_EMOJI.get(pick.mood, ""), mood=escape(mood_name(tr, pick.mood)))
+    if pick.restarted:
+        head += "\n" + exhausted(tr, pick.mood)
+    return f"{head}\n\n{song_lines(tr, pick.song, pick.details)}"
+
+
+def greeting_reply(tr: Tr, greeting: str) -> str:
+    """A greeting that names no feeling ("good morning", "iyi geceler"), answered in kind; a plain
+    "hi" gets the hint."""
+    if greeting == "morning":
+        return tr.gettext("Good morning ☀️ How are you feeling today? Tell me, pick a mood 👇 or send me a selfie 📸")
+    if greeting == "evening":
+        return tr.gettext("Good evening 🌆 How are you feeling? Tell me, pick a mood 👇 or send me a selfie 📸")
+    if greeting == "night":
+        return tr.gettext("Good night 🌙 Something {calm} to drift off to? Pick a mood 👇").format(
+            calm=mood_label(tr, "calm"))
+    return hint(tr)
+
+
+def hurt_reply(tr: Tr) -> str:
+    """A message that sounds sad or hurt ("my dog died this morning") but names no mood."""
+    return tr.gettext("I'm so sorry — that sounds really hard 💙 I'm here. If music would help right now, "
+                      "pick what you need 👇")

@@ -18,6 +18,7 @@ from babel.messages.plurals import get_plural
 from bot import diary, i18n, keyboards, texts
 from recommender.music.service import Pick
 from recommender.music.spotify import Enrichment
+from recommender.text_mood import FEELINGS, GREETINGS
 from recommender.types import EMOTIONS, MOODS, Song
 from recommender.vision import imageio
 
@@ -189,6 +190,9 @@ RENDER = {
     "percent": lambda tr: [texts.percent(tr, p) for p in (0.0, 0.5, 0.834, 1.0)],
     "human_bytes": lambda tr: [texts.human_bytes(tr, n) for n in (10, 900 * 1024, 25 * 2**20)],
     "when": lambda tr: [texts.when(tr, 1.7e9 + month * 2.6e6) for month in range(12)],
+    "felt_reply": lambda tr: [texts.felt_reply(tr, p, f) for p in PICKS for f in FEELINGS],
+    "greeting_reply": lambda tr: [texts.greeting_reply(tr, g) for g in GREETINGS],
+    "hurt_reply": lambda tr: [texts.hurt_reply(tr)],
 }
 # Alerts (answerCallbackQuery) hold at most 200 characters.
 ALERTS = ("reading_unknown", "more_unknown", "busy_error", "flooded")
