@@ -123,11 +123,13 @@ class _Layout:
         return self._cache[key]
 
     def fit(self, text: str, px: float, room: float, weight: str = "normal") -> tuple[str, float]:
-        """The text on one line, shrunk toward MIN_TEXT_PX if need be, else wrapped at word breaks."""
-        while px > MIN_TEXT_PX and self.width(text, px, weight) > room:
-            px -= 2
-        if self.width(text, px, weight) <= room:
-            return text, px
+        """The text on one line, shrunk a little if need be, else wrapped at word breaks."""
+        smallest = max(MIN_TEXT_PX, round(px * 0.85))  # smaller still reads worse than two lines
+        size = px
+        while size > smallest and self.width(text, size, weight) > room:
+            size -= 2
+        if self.width(text, size, weight) <= room:
+            return text, size
         lines: list[str] = []
         for word in text.split():
             if lines and self.width(f"{lines[-1]} {word}", px, weight) <= room:
@@ -211,7 +213,7 @@ def draw(events: Sequence[MoodEvent], labels: Labels, now: float | None = None, 
 
     text(MARGIN, title_y, title, title_px, weight="bold")
     if line:
-        text(MARGIN, line_y, line, line_px, color=MUTED)
+        text(MARGIN, line_y, line, line_px, color=MUTED, gid="insight")
 
     # The mix: one bar split by each mood's share, then the key with the percentages.
     left = MARGIN
@@ -224,11 +226,11 @@ def draw(events: Sequence[MoodEvent], labels: Labels, now: float | None = None, 
         ax.add_patch(Rectangle((MARGIN, bar_y), room, 30, color=BAND, lw=0))
     for i, (m, (s, px)) in enumerate(zip(MOODS, keys)):
         x, y0 = MARGIN + (i % 2) * column, key_y + sum(key_rows[:i // 2])
-        marker(x + 14, y0 + px * 0.55, COLOURS[m], False, 28)
+        marker(x + 14, y0 + px * 0.5, COLOURS[m], False, 28)
         text(x + 44, y0, s, px)
     for i, (s, px) in enumerate(notes):
         x = MARGIN + i * column
-        marker(x + 14, note_y + px * 0.55, MUTED, i == 1, 24)
+        marker(x + 14, note_y + px * 0.5, MUTED, i == 1, 24)
         text(x + 44, note_y, s, px, color=MUTED)
 
     # Weeks counted back from today as alternating bands; dates under every 7th day.
@@ -243,7 +245,7 @@ def draw(events: Sequence[MoodEvent], labels: Labels, now: float | None = None, 
         half = lay.width(s, BODY_PX) / 2 + 2
         x = MARGIN + (d + 0.5) * step_x
         ax.plot([x, x], [baseline, baseline + 10], color=MUTED, lw=1.5)
-        text(min(max(x, half + 8), WIDTH - half - 8), date_y, s, BODY_PX, ha="center", color=MUTED)
+        text(min(max(x, half + 20), WIDTH - half - 20), date_y, s, BODY_PX, ha="center", color=MUTED)
     empty = [MARGIN + (d + 0.5) * step_x for d in range(days) if not per_day[d]]
     ax.scatter(empty, [baseline - step_y / 2] * len(empty), s=_pt(6) ** 2, color="#C4C7C5", lw=0)
 
