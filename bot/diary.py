@@ -13,8 +13,12 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from recommender.types import MOODS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DAYS = 30
 COLOURS = {"calm": "#4C9BE8", "happy": "#F2B705", "energetic": "#E8553D", "sad": "#7A6FB0"}
@@ -86,14 +90,19 @@ def _brightness(events: Sequence[MoodEvent]) -> float:
     return sum(BRIGHTNESS[e.mood] for e in events) / len(events)
 
 
+def days_ago(event: MoodEvent, now: float) -> int:
+    """Calendar days (UTC, as /history shows times) between the check-in and now: 0 is today."""
+    return int(now // 86400) - int(event.at // 86400)
+
+
 def insight(events: Sequence[MoodEvent], now: float) -> Insight | None:
-    """The last 7 days against the 7 before them; None without any check-in."""
+    """This week (today and the 6 days before) against the 7 days before it; None without any check-in."""
     if not events:
         return None
-    week = [e for e in events if e.at > now - 7 * 86400]
+    week = [e for e in events if days_ago(e, now) < 7]
     if not week:
         return Insight(_main_mood(events), week=False, trend=None)
-    before = [e for e in events if now - 14 * 86400 < e.at <= now - 7 * 86400]
+    before = [e for e in events if 7 <= days_ago(e, now) < 14]
     trend = None
     if before:
         change = _brightness(week) - _brightness(before)
@@ -143,7 +152,7 @@ def _lines(text: str) -> int:
     return text.count("\n") + 1
 
 
-def draw(events: Sequence[MoodEvent], labels: Labels, now: float | None = None, days: int = DAYS):
+def draw(events: Sequence[MoodEvent], labels: Labels, now: float | None = None, days: int = DAYS) -> Figure:
     """The chart as a matplotlib Figure with an Agg canvas (render() turns it into PNG bytes)."""
     import matplotlib
 
@@ -171,10 +180,10 @@ def draw(events: Sequence[MoodEvent], labels: Labels, now: float | None = None, 
     column = room / 2
     keys = [lay.fit(f"{name}  {labels.percent.format(n=round(100 * counts[m] / total))}", BODY_PX, column - 44)
             for m, name in zip(MOODS, labels.moods)]
-    notes = [lay.fit(text, BODY_PX, column - 44) for text in (labels.selfie, labels.chosen)]
+    notes = [lay.fit(note, BODY_PX, column - 44) for note in (labels.selfie, labels.chosen)]
 
     # Each check-in a dot, stacked per day from the bottom in the order they came.
-    day_of = [min(days - 1, max(0, days - 1 - int((now - e.at) // 86400))) for e in events]
+    day_of = [min(days - 1, max(0, days - 1 - days_ago(e, now))) for e in events]  # columns, today last
     per_day = Counter(day_of)
     rows = min(MAX_ROWS, max(MIN_ROWS, max(per_day.values(), default=0)))
     step_x = room / days

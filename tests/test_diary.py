@@ -135,6 +135,13 @@ def test_each_check_in_is_its_own_mark_also_on_the_same_day():
     assert fills.count((1.0, 1.0, 1.0, 1.0)) == 1  # the chosen one is hollow
 
 
+def test_a_day_is_a_date_under_the_axis_not_24_hours_back_from_now():
+    hour = 1 / 24  # NOW is 08:00 UTC
+    late, early, later = at(8.5 * hour, "calm"), at(7.5 * hour, "sad"), at(0.1 * hour, "happy")
+    xs = [x for x, _ in marks(draw([late, early, later], diary_labels(EN, 30), NOW)).get_offsets()]
+    assert xs[0] < xs[1] == xs[2]  # 23:30 yesterday | 00:30 and 07:54 today
+
+
 def test_a_day_with_many_check_ins_keeps_every_mark_inside_the_picture():
     fig = draw(busy_month(), diary_labels(EN, 30), NOW)
     fig.canvas.draw()
