@@ -93,7 +93,7 @@ def test_every_word_fits_on_a_phone_in_every_language(code, chart):
     width, height = fig.bbox.width, fig.bbox.height
     assert width >= 1080 and width == WIDTH and 600 <= height <= 1600
     texts = drawn_texts(fig)
-    assert len(texts) >= 9  # title, 4 moods, 2 keys, dates
+    assert len(texts) >= 9  # the title, 4 moods, selfie and chosen, dates
     for text, box in texts:
         where = f"{code}: {text.get_text()!r} at {box}"
         assert box.x0 >= EDGE and box.y0 >= EDGE and box.x1 <= width - EDGE and box.y1 <= height - EDGE, where
