@@ -444,23 +444,45 @@ def not_my_mood_button(tr: Tr) -> str:
 # --- the diary ---------------------------------------------------------------------------------
 
 def diary_summary(tr: Tr, shares: list[tuple[str, int]], total: int, days: int) -> str:
-    """One line under the chart, for screen readers: (mood, percent) largest first."""
+    """The caption under the chart, for screen readers too: (mood, percent) largest first."""
+    # TRANSLATORS: a check-in is one mood in the diary: read from a selfie or chosen by the user.
+    count = tr.ngettext("{n} check-in", "{n} check-ins", total).format(n=total)
+    if not shares:
+        return tr.gettext("Your last {days} days: {count}.").format(days=days, count=count)
     parts = ", ".join(f"{escape(mood_name(tr, m))} {percent(tr, p / 100)}" for m, p in shares)
-    return tr.ngettext("Your last {days} days: {n} mood — {shares}.",
-                       "Your last {days} days: {n} moods — {shares}.", total).format(
-        days=days, n=total, shares=parts)
+    return tr.gettext("Your last {days} days: {count} — {shares}.").format(days=days, count=count, shares=parts)
 
 
 def diary_labels(tr: Tr, days: int) -> Labels:
     """The chart's words (plain text: it is drawn, not sent as HTML)."""
+    months = (tr.pgettext("month", "Jan"), tr.pgettext("month", "Feb"), tr.pgettext("month", "Mar"),
+              tr.pgettext("month", "Apr"), tr.pgettext("month", "May"), tr.pgettext("month", "Jun"),
+              tr.pgettext("month", "Jul"), tr.pgettext("month", "Aug"), tr.pgettext("month", "Sep"),
+              tr.pgettext("month", "Oct"), tr.pgettext("month", "Nov"), tr.pgettext("month", "Dec"))
+    insights = {
+        # TRANSLATORS: the one-line insight atop the diary chart (this one and the 9 after it): {mood} is
+        # a mood name ("calm"); "mostly": over half of this week's check-ins; "heavier": sadder.
+        "week-mostly": tr.gettext("Mostly {mood} this week"),
+        "week-mostly-brighter": tr.gettext("Mostly {mood} this week, brighter than last week"),
+        "week-mostly-heavier": tr.gettext("Mostly {mood} this week, heavier than last week"),
+        "week-mostly-steady": tr.gettext("Mostly {mood} this week, much like last week"),
+        "week-mix": tr.gettext("A mix of moods this week"),
+        "week-mix-brighter": tr.gettext("A mix of moods this week, brighter than last week"),
+        "week-mix-heavier": tr.gettext("A mix of moods this week, heavier than last week"),
+        "week-mix-steady": tr.gettext("A mix of moods this week, much like last week"),
+        "before-mostly": tr.gettext("No check-ins this week; mostly {mood} before that"),
+        "before-mix": tr.gettext("No check-ins this week; a mix of moods before that"),
+    }
     return Labels(
         title=tr.gettext("Your moods, last {days} days").format(days=days),
-        days_ago=tr.gettext("days ago"),
-        share=tr.gettext("share of moods") + " (%)",
         selfie=tr.gettext("from a selfie"),
         chosen=tr.gettext("you chose"),
         percent=tr.pgettext("percent", "{n}%"),
         moods=tuple(mood_name(tr, m) for m in MOODS),
+        months=months,
+        # TRANSLATORS: a date under the diary chart: {day} of the month, {month} abbreviated ("5 Dec").
+        date=tr.pgettext("chart date", "{day} {month}"),
+        insights=insights,
     )
 
 

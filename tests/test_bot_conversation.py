@@ -172,9 +172,9 @@ async def test_diary_is_a_png_for_a_user_with_history_and_a_text_without(fake, p
         assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n" and 5_000 < len(png) < 500_000
         with Image.open(io.BytesIO(png)) as im:
             im.load()
-            assert im.size == (800, 360)
+            assert im.size[0] == 1080  # a phone's width
         caption = str(sent[0].params["caption"])
-        assert caption.startswith("Your last 30 days: 2 moods") and "happy 50%" in caption and "calm 50%" in caption
+        assert caption.startswith("Your last 30 days: 2 check-ins") and "happy 50%" in caption and "calm 50%" in caption
         assert not list(tmp_path.rglob("*.png"))  # in memory, never on disk
 
 
@@ -248,7 +248,7 @@ async def test_diary_with_a_damaged_history_still_answers(fake, pipeline, tmp_pa
     async with running_bot(config, pipeline):
         await user.send_text("/diary")
         sent = await fake.wait_for(lambda: fake.sent_to(212, "sendPhoto"))
-        assert str(sent[0].params["caption"]).startswith("Your last 30 days: 1 mood — happy 100%")
+        assert str(sent[0].params["caption"]).startswith("Your last 30 days: 1 check-in — happy 100%")
         with Image.open(io.BytesIO(sent[0].photo)) as im:
             im.load()
 

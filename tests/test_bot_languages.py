@@ -64,8 +64,9 @@ async def test_a_german_telegram_is_answered_in_german_in_every_step(fake, pipel
 
         await user.send_text("/diary")
         sent = await fake.wait_for(lambda: fake.sent_to(301, "sendPhoto"))
-        assert str(sent[0].params["caption"]).startswith(first_line(DE.ngettext(
-            "Your last {days} days: {n} mood — {shares}.", "Your last {days} days: {n} moods — {shares}.", 3)))
+        caption = str(sent[0].params["caption"])
+        assert caption.startswith(first_line(DE.gettext("Your last {days} days: {count} — {shares}.")))
+        assert DE.ngettext("{n} check-in", "{n} check-ins", 2).format(n=2) in caption  # the corrected selfie and the text
 
         await user.send_text("hallo")
         assert (await user.reply()).text == texts.hint(DE)
