@@ -11,7 +11,8 @@ Ordering contract (what the bot and the CLI rely on):
   artists to put in between).
 * `Catalog.order_for_user(mood, user_id)` is that user's own order: the global order jittered by a
   per-(user, track) hash, so it is deterministic (survives restarts, no state to store), differs
-  between users, stays roughly confident/popular first, and keeps the artist-spacing rule.
+  between users (the best _HEAD songs open it in the user's own random order, so users start
+  from different songs), stays roughly confident/popular first, and keeps the artist-spacing rule.
   Because the jitter is per track, adding songs to the catalog barely moves the others.
 """
 from __future__ import annotations
@@ -40,6 +41,9 @@ REQUIRED_COLUMNS = ("track_id", "name", "mood")  # the rest have defaults (docs/
 _JITTER_FRACTION = 0.10
 _JITTER_MIN = 10
 _JITTER_MAX = 200
+# A user's order opens with the mood's best HEAD songs in that user's own random order, so two
+# users rarely start from the same song (1 in HEAD for any two), and the rest is jittered.
+_HEAD = 100
 # No artist twice within this many consecutive songs of a mood's order (and of a user's songs).
 ARTIST_GAP = 10
 
@@ -214,7 +218,10 @@ def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> tuple[Song, ..
     if n == 0:
         return ()
     window = min(_JITTER_MAX, max(_JITTER_MIN, int(n * _JITTER_FRACTION)))
-    keys = np.arange(n) + window * _user_jitters(user_id, catalog._hashes[mood])
+    jitter = _user_jitters(user_id, catalog._hashes[mood])
+    keys = np.arange(n) + window * jitter
+    head = min(_HEAD, n)
+    keys[:head] = head * jitter[:head]  # below every other key (>= head): the head comes first
     keyed = np.argsort(keys, kind="stable")
     artists = catalog._artists[mood]
     return tuple(songs[keyed[i]] for i in _spread_order([artists[i] for i in keyed]))
