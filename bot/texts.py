@@ -462,3 +462,20 @@ def diary_labels(tr: Tr, days: int) -> Labels:
         percent=tr.pgettext("percent", "{n}%"),
         moods=tuple(mood_name(tr, m) for m in MOODS),
     )
+
+
+# --- /settings: explicit and dark songs ----------------------------------------------------------
+
+def settings_mature(tr: Tr, on: bool) -> str:
+    """The /settings message: the opt-in's state and what it changes."""
+    state = tr.gettext("Explicit and dark songs (swearing, violence, drugs) are <b>on</b>: they can come "
+                       "in ☀️ happy and in lift mode too.") if on else \
+        tr.gettext("Explicit and dark songs (swearing, violence, drugs) are <b>off</b> in ☀️ happy and in "
+                   "lift mode.")
+    return tr.gettext("⚙️ <b>Settings</b>") + "\n" + state + "\n" + tr.gettext(
+        "Christmas songs come only in December.")
+
+
+def mature_button(tr: Tr, on: bool) -> str:
+    """The /settings button: what pressing it does (the opposite of the state now)."""
+    return tr.gettext("🚫 Keep songs clean") if on else tr.gettext("🔞 Allow explicit songs")
