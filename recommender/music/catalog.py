@@ -6,7 +6,8 @@ module on purpose: the bot must not pay for pandas or scikit-learn just to load 
 Ordering contract (what the bot and the CLI rely on):
 
 * `Catalog.songs(mood)` is the global order of a mood: confident and popular songs first, the
-  source genres taking turns (so energetic is dance, pop, hip-hop, latin and rock, not one genre),
+  source genres taking turns in calm, happy and energetic (so energetic is dance, pop, hip-hop,
+  latin and rock, not one genre; calm not one stock playlist),
   and no artist twice within ARTIST_GAP consecutive songs (wherever the mood has enough other
   artists to put in between).
 * `Catalog.order_for_user(mood, user_id)` is that user's own order: the global order jittered by a
@@ -44,6 +45,9 @@ _JITTER_MAX = 200
 # A user's order opens with the mood's best HEAD songs in that user's own random order, so two
 # users rarely start from the same song (1 in HEAD for any two), and the rest is jittered.
 _HEAD = 100
+# Moods whose genres take turns at the top. Not sad: its confident songs already spread over pop,
+# r&b, rock and the hand-labelled set, and turns only pulled weaker rap/edm/latin "sad" songs up.
+GENRE_TURN_MOODS = frozenset({"calm", "happy", "energetic"})
 # No artist twice within this many consecutive songs of a mood's order (and of a user's songs).
 ARTIST_GAP = 10
 
@@ -96,6 +100,10 @@ def _spread_order(artists: Sequence[object], gap: int = ARTIST_GAP) -> list[int]
         if len(recent) >= gap:
             blocked[recent.popleft()] -= 1
     return out
+
+
+def _turns(mood: str, songs: list[Song]) -> list[Song]:
+    return genre_turns(songs) if mood in GENRE_TURN_MOODS else songs
 
 
 def genre_turns(songs: Sequence[Song]) -> list[Song]:
@@ -177,7 +185,7 @@ class Catalog:
         for song in by_id.values():
             grouped.setdefault(song.mood, []).append(song)
         by_mood = {
-            mood: tuple(spread_artists(genre_turns(sorted(grouped[mood], key=lambda s: (-song_score(s), s.track_id)))))
+            mood: tuple(spread_artists(_turns(mood, sorted(grouped[mood], key=lambda s: (-song_score(s), s.track_id)))))
             for mood in MOODS
             if mood in grouped
         }
