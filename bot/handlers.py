@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import traceback
 from typing import Any, TypeVar
 
 from gettext import NullTranslations as Tr
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import (BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+                      Message, Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -717,6 +719,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("history", history, filters=chats))
     app.add_handler(CommandHandler("diary", diary_command, filters=chats))
     app.add_handler(CommandHandler("language", language_command, filters=chats))
+    register_settings(app)  # before the text handler, which would take /settings as a text
     # Before the photo handler: Telegram also fills `document` for GIF animations.
     app.add_handler(MessageHandler(
         chats & (filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.VOICE
@@ -730,3 +733,51 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(language_pressed, pattern=keyboards.LANGUAGE_PATTERN))
     app.add_handler(CallbackQueryHandler(unknown_callback))
     app.add_error_handler(on_error)
+
+
+# --- /settings: the opt-in to explicit and dark songs (recommender.music.rules) -----------------
+
+SETTINGS_PATTERN = r"^set:mature:[01]$"
+
+
+def _settings_markup(tr: Tr, on: bool) -> InlineKeyboardMarkup:
+    """One button that flips the opt-in; its data says the state it asks for."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.mature_button(tr, on),
+                                                       callback_data=f"set:mature:{int(not on)}")]])
+
+
+async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user_id = await _personal_command(update, context)
+    if user_id is None:
+        return
+    on = await svc.get(context).store.get_mature(user_id)
+    tr = await _tr(update, context)
+    await _reply(update, texts.settings_mature(tr, on), reply_markup=_settings_markup(tr, on))
+    current_trace().done("settings")
+
+
+async def settings_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The opt-in flipped: stored for the presser (whoever sent /settings), the message edited."""
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    data = query.data or ""
+    pressed = await _presser(update, context, data.endswith(":1") if re.fullmatch(SETTINGS_PATTERN, data) else None)
+    if pressed is None:
+        return
+    user_id, on = pressed
+    await svc.get(context).store.set_mature(user_id, on)
+    tr = await _tr(update, context)
+    text, markup = texts.settings_mature(tr, on), _settings_markup(tr, on)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest:  # too old to edit, or unchanged (pressed twice): say it anew
+        await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML,
+                                       reply_markup=markup)
+    await _answered(query)
+    current_trace().done("settings_chosen", mature=int(on))
+
+
+def register_settings(app: Application) -> None:
+    chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & ~filters.UpdateType.EDITED
+    app.add_handler(CommandHandler("settings", settings_command, filters=chats))
+    app.add_handler(CallbackQueryHandler(settings_pressed, pattern=SETTINGS_PATTERN))

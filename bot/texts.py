@@ -521,3 +521,20 @@ def hurt_reply(tr: Tr) -> str:
     """A message that sounds sad or hurt ("my dog died this morning") but names no mood."""
     return tr.gettext("I'm so sorry — that sounds really hard 💙 I'm here. If music would help right now, "
                       "pick what you need 👇")
+
+
+# --- /settings: explicit and dark songs ----------------------------------------------------------
+
+def settings_mature(tr: Tr, on: bool) -> str:
+    """The /settings message: the opt-in's state and what it changes."""
+    state = tr.gettext("Explicit and dark songs (swearing, violence, drugs) are <b>on</b>: they can come "
+                       "in ☀️ happy and in lift mode too.") if on else \
+        tr.gettext("Explicit and dark songs (swearing, violence, drugs) are <b>off</b> in ☀️ happy and in "
+                   "lift mode.")
+    return tr.gettext("⚙️ <b>Settings</b>") + "\n" + state + "\n" + tr.gettext(
+        "Christmas songs come only in December.")
+
+
+def mature_button(tr: Tr, on: bool) -> str:
+    """The /settings button: what pressing it does (the opposite of the state now)."""
+    return tr.gettext("🚫 Keep songs clean") if on else tr.gettext("🔞 Allow explicit songs")

@@ -123,6 +123,23 @@ async def test_language_choice_round_trips_beside_lift(open_store):
     assert await store.get_language(10) is None
 
 
+async def test_mature_opt_in_round_trips_beside_the_other_settings_and_is_forgotten(open_store):
+    store = await open_store()
+    assert not await store.get_mature(9)
+    await store.set_lift(9, True)
+    await store.set_language(9, "de")
+    await store.set_mature(9, True)  # one setting never resets another
+    assert await store.get_mature(9) and await store.get_lift(9) and await store.get_language(9) == "de"
+    assert not await store.get_mature(10)
+    again = await open_store()  # another replica, or a restart, reads it back
+    assert await again.get_mature(9)
+    await again.set_mature(9, False)
+    assert not await store.get_mature(9) and await store.get_lift(9)
+    await store.set_mature(9, True)
+    await store.forget(9)
+    assert not await store.get_mature(9)
+
+
 async def test_reopening_keeps_everything_and_the_schema_version(open_store):
     store = await open_store()
     await append(store, 1, "happy", "a")

@@ -150,6 +150,8 @@ RENDER = {
     "forgot_settings": lambda tr: [texts.forgot_settings(tr)],
     "lift_on": lambda tr: [texts.lift_on(tr)],
     "lift_off": lambda tr: [texts.lift_off(tr)],
+    "settings_mature": lambda tr: [texts.settings_mature(tr, True), texts.settings_mature(tr, False)],
+    "mature_button": lambda tr: [texts.mature_button(tr, True), texts.mature_button(tr, False)],
     "language_prompt": lambda tr: [texts.language_prompt(tr, "Português (Brasil)")],
     "language_auto": lambda tr: [texts.language_auto(tr)],
     "language_set": lambda tr: [texts.language_set(tr)],

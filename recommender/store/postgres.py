@@ -68,6 +68,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v4: the language a user chose with /language (NULL: follow their Telegram language).
         "ALTER TABLE user_settings ADD COLUMN language TEXT",
     ),
+    (
+        # v5: the opt-in to explicit and dark songs in happy and lift mode (/settings).
+        "ALTER TABLE user_settings ADD COLUMN mature BOOLEAN NOT NULL DEFAULT FALSE",
+    ),
 )
 SEEN_KEPT = 100_000
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -209,6 +213,15 @@ class PostgresHistoryStore:
         await self._pool.execute(
             """INSERT INTO user_settings (user_id, lift, updated_at) VALUES ($1, $2, $3)
                ON CONFLICT (user_id) DO UPDATE SET lift = EXCLUDED.lift, updated_at = EXCLUDED.updated_at""",
+            user_id, on, time.time())
+
+    async def get_mature(self, user_id: int) -> bool:
+        return bool(await self._pool.fetchval("SELECT mature FROM user_settings WHERE user_id = $1", user_id))
+
+    async def set_mature(self, user_id: int, on: bool) -> None:
+        await self._pool.execute(
+            """INSERT INTO user_settings (user_id, mature, updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (user_id) DO UPDATE SET mature = EXCLUDED.mature, updated_at = EXCLUDED.updated_at""",
             user_id, on, time.time())
 
     async def get_language(self, user_id: int) -> str | None:

@@ -85,6 +85,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v6: the language a user chose with /language (NULL: follow their Telegram language).
         "ALTER TABLE user_settings ADD COLUMN language TEXT",
     ),
+    (
+        # v7: the opt-in to explicit and dark songs in happy and lift mode (/settings).
+        "ALTER TABLE user_settings ADD COLUMN mature INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices"})
@@ -333,6 +337,18 @@ class SQLiteHistoryStore:
             await self._conn.execute(
                 """INSERT INTO user_settings (user_id, lift, updated_at) VALUES (?, ?, ?)
                    ON CONFLICT(user_id) DO UPDATE SET lift = excluded.lift,
+                                                      updated_at = excluded.updated_at""",
+                (user_id, int(on), time.time()))
+
+    async def get_mature(self, user_id: int) -> bool:
+        async with self._lock:
+            return bool(await self._scalar("SELECT mature FROM user_settings WHERE user_id = ?", (user_id,)))
+
+    async def set_mature(self, user_id: int, on: bool) -> None:
+        async with self._transaction():
+            await self._conn.execute(
+                """INSERT INTO user_settings (user_id, mature, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(user_id) DO UPDATE SET mature = excluded.mature,
                                                       updated_at = excluded.updated_at""",
                 (user_id, int(on), time.time()))
 
