@@ -141,23 +141,8 @@ def decode(
         # Pillow's own bomb warning/error is superseded by our explicit cap below.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(data), formats=FORMATS)
-        except UnidentifiedImageError:
-            if _looks_like_other_image(data):
-                raise UnsupportedFormat("image format not accepted") from None
-            raise NotAnImage("not a recognised image") from None
-        except Image.DecompressionBombError as e:
-            raise ImageTooLarge(str(e)) from None
-        except (OSError, SyntaxError, ValueError) as e:
-            raise CorruptImage(f"unreadable header: {e}") from None
-        try:
-            fmt, original, cost = _plan(im, max_pixels=max_pixels, work_side=work_side)
-            with (budget or BUDGET).hold(cost):
-                try:
-                    rgb, turned = _load_small(im, work_side)
-                finally:
-                    im.close()
-                    del im  # WebP keeps its decoder's canvas until the image object is gone
+            rgb, turned, fmt, original = _decode_small(
+                data, max_pixels=max_pixels, work_side=work_side, budget=budget or BUDGET)
         except ImageError:
             raise
         except Image.DecompressionBombError as e:
@@ -183,6 +168,39 @@ def decode(
         scale=original[0] / arr.shape[1],
         format=fmt,
     )
+
+
+def _open(data: bytes) -> Image.Image:
+    """The image's header parsed; no pixel decoded yet."""
+    try:
+        return Image.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError:
+        if _looks_like_other_image(data):
+            raise UnsupportedFormat("image format not accepted") from None
+        raise NotAnImage("not a recognised image") from None
+    except Image.DecompressionBombError as e:
+        raise ImageTooLarge(str(e)) from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise CorruptImage(f"unreadable header: {e}") from None
+
+
+def _decode_small(data: bytes, *, max_pixels: int, work_side: int,
+                  budget: DecodeBudget) -> tuple[Image.Image, bool, str, tuple[int, int]]:
+    """(RGB copy of at most ~2 work sides, turned by 90°?, format, original size): the
+    full-size pixels exist only inside the budget, and are gone before it is given back."""
+    im = _open(data)
+    try:
+        fmt, original, cost = _plan(im, max_pixels=max_pixels, work_side=work_side)
+    except BaseException:
+        im.close()
+        raise
+    with budget.hold(cost):
+        try:
+            small, turned = _load_small(im, work_side)
+        finally:
+            im.close()
+            del im  # WebP keeps its decoder's canvas until the image object itself is gone
+    return small, turned, fmt, original
 
 
 def _plan(im: Image.Image, *, max_pixels: int, work_side: int) -> tuple[str, tuple[int, int], int]:
