@@ -13,6 +13,7 @@ issue 29 points 1, 2 and 5, and what a bystander sees meanwhile.
 - diary: D accounts with moods each ask for /diary every 2 s (30 a minute: the text limit) for S
   seconds; meanwhile a bystander (a fresh user each time) sends a 1280×960 selfie every 0.5 s.
   Prints the bystander's photo → song latency.                                  [p50 ≤ 0.2 s]
+  Then B other accounts ask for /diary at the same moment, and one more selfie follows them.
 """
 from __future__ import annotations
 
@@ -70,12 +71,12 @@ async def bombs(args: argparse.Namespace) -> None:
                 offered = time.monotonic()
                 await asyncio.gather(*(u.send_document(data, name, mime) for u in users))
                 replies = [await u.reply(timeout=args.timeout) for u in users]
+                after = bot.status()
                 print(f"bombs: two users at once send a {label}: replies after "
                       f"{', '.join(f'{r.at - offered:.2f} s' for r in replies)}: {replies[0].text[:60]!r}")
-            after = bot.status()
-            print(f"    bot VmRSS {mib(before, 'VmRSS'):.0f} → {mib(after, 'VmRSS'):.0f} MiB; "
-                  f"peak VmHWM {mib(before, 'VmHWM'):.0f} MiB before, {mib(after, 'VmHWM'):.0f} MiB after "
-                  f"[≤ 250 MiB]")
+                print(f"    bot VmRSS {mib(before, 'VmRSS'):.0f} → {mib(after, 'VmRSS'):.0f} MiB; peak VmHWM "
+                      f"{mib(before, 'VmHWM'):.0f} MiB before, {mib(after, 'VmHWM'):.0f} MiB after [≤ 250 MiB]")
+                before = after
         finally:
             await bot.stop()
             await fake.stop()
@@ -110,9 +111,10 @@ async def diary(args: argparse.Namespace) -> None:
     fake = await FakeTelegram().start()
     with tempfile.TemporaryDirectory(prefix="bench-attacks-") as tmp:
         diarists = [30_000 + n for n in range(args.diarists)]
+        bursting = [35_000 + n for n in range(args.burst)]
         store = await SQLiteHistoryStore.open(Path(tmp) / "mood.sqlite3")
         try:
-            for user_id in diarists:
+            for user_id in diarists + bursting:
                 for mood in ("happy", "calm", "sad", "energetic", "happy"):
                     await store.add_reading(user_id, "mood", mood)
         finally:
@@ -147,6 +149,16 @@ async def diary(args: argparse.Namespace) -> None:
             print(f"diary: {args.diarists} accounts ask for /diary every 2 s for {args.seconds:.0f} s "
                   f"({charts} charts sent); a bystander's selfie answered in {fmt_ms(latencies)} "
                   f"[p50 ≤ 200 ms: {'met' if pct(latencies, 50) <= 0.2 else 'MISSED'}]")
+            sent = len([s for s in fake.sent if s.method == "sendPhoto"])
+            await asyncio.gather(*(fake.user(u).send_text("/diary") for u in bursting))
+            offered = time.monotonic()
+            await (bystander := users.new()).send_photo(selfie, 1280, 960)
+            reply = await bystander.reply(timeout=args.timeout)
+            await fake.wait_for(lambda: len([s for s in fake.sent if s.method == "sendPhoto"]) >= sent + args.burst,
+                                args.timeout)
+            last = max(s.at for s in fake.sent if s.method == "sendPhoto") - offered
+            print(f"    {args.burst} other accounts ask for /diary at once: a selfie sent after them answered "
+                  f"in {reply.at - offered:.2f} s; their last chart after {last:.1f} s")
         finally:
             await bot.stop()
             await fake.stop()
@@ -164,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", choices=("bombs", "group", "diary"))
     p.add_argument("--members", type=int, default=200, help="group members sending /start")
     p.add_argument("--diarists", type=int, default=40, help="accounts asking for /diary every 2 s")
+    p.add_argument("--burst", type=int, default=64, help="accounts asking for /diary at the same moment")
     p.add_argument("--seconds", type=float, default=30.0, help="how long the diary attack lasts")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one reply")
     return asyncio.run(run(p.parse_args(argv)))
