@@ -25,8 +25,8 @@ from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 MAX_BYTES = 20 * 1024 * 1024  # Telegram's Bot API serves files up to 20 MB
 MAX_PIXELS = 40_000_000  # ≈ 7700×5200; a full decode of a non-JPEG at the cap is ~120 MB RGB
 WORK_SIDE = 1280  # the longest side detection and cropping work on; faces stay ≫ 48 px
-# Decoded bytes all workers may hold at once (see DecodeBudget): a 12 MP PNG, a 20 MP progressive
-# JPEG or a 3.5 MP WebP fits; a 40 MP transparent WebP (640 MB to decode) is refused unread.
+# Decoded bytes all workers may hold at once (see DecodeBudget): a 12.9 MP PNG, a 19 MP progressive
+# JPEG or a 3.3 MP WebP fits; a 40 MP transparent WebP (640 MB to decode) is refused unread.
 DECODE_BUDGET = 64 * 1024 * 1024
 
 # Formats people send as photos or files. Everything else is refused before decoding, which
