@@ -8,6 +8,7 @@ import threading
 import time
 
 from bot.charts import Charts
+from bot.processing import UserOrderedProcessor, parked
 from bot_harness import bot_config, running_bot, selfie_jpeg
 from recommender.store.sqlite import SQLiteHistoryStore
 
@@ -99,3 +100,39 @@ async def test_charts_are_drawn_one_at_a_time_and_a_failure_reaches_its_asker():
         assert most == 1
     finally:
         charts.close()
+
+
+async def test_parked_updates_hold_no_slot_and_every_slot_comes_back():
+    processor = UserOrderedProcessor(2, max_pending_per_user=5, log_key=b"k")
+    gate = asyncio.Event()
+    ran: list[int] = []
+
+    async def waits_parked(n: int) -> None:
+        async with parked():
+            await gate.wait()
+        ran.append(n)
+
+    async def quick() -> None:
+        ran.append(-1)
+
+    waiting = [asyncio.create_task(processor.process_update(object(), waits_parked(n))) for n in range(6)]
+    await asyncio.wait_for(processor.process_update(object(), quick()), 2)  # 6 parked, 2 slots: it runs
+    assert ran == [-1]
+    waiting[0].cancel()  # cancelled while parked: it must not give back a slot it no longer holds
+    gate.set()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert sorted(ran) == [-1, 1, 2, 3, 4, 5] and processor.current_concurrent_updates == 0
+
+    release, inside = asyncio.Event(), []
+
+    async def blocks(n: int) -> None:
+        inside.append(n)
+        await release.wait()
+
+    three = [asyncio.create_task(processor.process_update(object(), blocks(n))) for n in range(3)]
+    for _ in range(20):  # let every ready task run (loop turns, no clock)
+        await asyncio.sleep(0)
+    assert len(inside) == 2  # still exactly two slots
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*three), 2)
+    assert sorted(inside) == [0, 1, 2]
