@@ -304,7 +304,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The mood chart as a photo, drawn in the worker pool (never on the event loop), in memory."""
+    """The mood chart as a photo, drawn in the chart pool (never on the event loop), in memory."""
     user_id = await _personal_command(update, context, private_only=True)
     if user_id is None:
         return
@@ -318,10 +318,9 @@ async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _reply(update, texts.diary_empty(tr))
         trace.done("diary", moods=0)
         return
-    loop = asyncio.get_running_loop()
-    try:
-        png = await loop.run_in_executor(services.executor, diary.render, events,
-                                         texts.diary_labels(tr, diary.DAYS), now)
+    labels = texts.diary_labels(tr, diary.DAYS)
+    try:  # the chart pool, not the selfies' one; the same moods and words: the last chart again
+        png = await services.charts.draw(user_id, (tuple(events), labels), diary.render, events, labels, now)
     except Exception as exc:  # a drawing failure is this reply's problem, not the bot's
         LOG.warning("update %s: diary drawing failed: %s", trace.update_id, type(exc).__name__)
         await _reply(update, texts.diary_failed(tr))
