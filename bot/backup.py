@@ -19,7 +19,7 @@ from pathlib import Path
 
 from recommender.store.sqlite import OUR_TABLES, SCHEMA_VERSION, read_heartbeat
 
-from .config import history_location, load_env_file
+from .config import database_path, load_env_file
 
 RUNNING_S = 90.0  # a heartbeat younger than this means a bot is using the database
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restore", action="store_true", help="replace DATABASE_PATH with FILE")
     args = parser.parse_args(argv)
     load_env_file()
-    database, _ = history_location()
+    database = database_path()
     try:
         if args.restore:
             n = restore(args.file, database)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 
+from recommender.store.base import REQUEST_STARTED
+
 LOG = logging.getLogger("bot")
 UPDATES = logging.getLogger("bot.updates")
 
@@ -131,8 +133,10 @@ def logged_update(update: object, key: bytes) -> Iterator[UpdateTrace]:
     trace = UpdateTrace(update_id=getattr(update, "update_id", -1), kind=update_kind(update),
                         user=user_tag(user.id if user else None, key))
     token = _current.set(trace)
+    begun = REQUEST_STARTED.set(time.time())  # a /forget after this moment wins over this update's writes
     try:
         yield trace
     finally:
         UPDATES.info(trace.line((time.perf_counter() - started) * 1000))
+        REQUEST_STARTED.reset(begun)
         _current.reset(token)

@@ -20,7 +20,7 @@ import aiosqlite
 from recommender.store.base import FieldStats
 from recommender.types import MOODS
 
-from .config import history_location, load_env_file
+from .config import ConfigError, history_location, load_env_file
 
 
 async def read_stats(path: Path | None = None, url: str | None = None) -> FieldStats:
@@ -81,10 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.store.sqlite import DatabaseUnusable
 
     load_env_file()
-    path, url = history_location()
     try:
+        path, url = history_location()
         stats = asyncio.run(read_stats(path, url))
-    except DatabaseUnusable as exc:
+    except (ConfigError, DatabaseUnusable) as exc:
         print(f"bot.stats: {exc}", file=sys.stderr)
         return 2
     print(report(stats))
