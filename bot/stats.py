@@ -27,7 +27,7 @@ async def read_stats(path: Path | None = None, url: str | None = None) -> FieldS
     if url:
         from recommender.store.postgres import PostgresHistoryStore
 
-        store = await PostgresHistoryStore.open(url)
+        store = await PostgresHistoryStore.open(url, read_only=True)  # never creates tables
         try:
             return await store.field_stats()
         finally:

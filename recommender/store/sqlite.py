@@ -445,7 +445,7 @@ def schema_problem(db: sqlite3.Connection) -> str | None:
             return f"schema v{version} lacks the table {table}"
         missing = sorted(columns - found[table])
         if missing:
-            return f"schema v{version} lacks the column{'s' if len(missing) > 1 else ''} {table}.{', '.join(missing)}"
+            return f"schema v{version} lacks {table} column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
     return None
 
 
