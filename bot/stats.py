@@ -24,15 +24,22 @@ from .config import ConfigError, history_location, load_env_file
 
 
 async def read_stats(path: Path | None = None, url: str | None = None) -> FieldStats:
+    from recommender.store.sqlite import DatabaseUnusable, SQLiteHistoryStore
+
     if url:
-        from recommender.store.postgres import PostgresHistoryStore
+        import asyncpg
+
+        from recommender.store.postgres import PostgresHistoryStore, where
 
         store = await PostgresHistoryStore.open(url, read_only=True)  # never creates tables
         try:
             return await store.field_stats()
+        except asyncpg.UndefinedTableError:
+            return FieldStats()  # a history from before moods were kept
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise DatabaseUnusable(f"cannot read {where(url)}: {type(exc).__name__}") from None
         finally:
             await store.close()
-    from recommender.store.sqlite import DatabaseUnusable, SQLiteHistoryStore
 
     assert path is not None
     if not path.is_file():
