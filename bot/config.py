@@ -56,7 +56,7 @@ def postgres_dsn(env: Mapping[str, str] | None = None, url: str | None = None) -
     url = (env.get("DATABASE_URL") or "").strip() if url is None else url.strip()
     if not url:
         return None
-    scheme, sep, rest = url.partition("://")
+    scheme, sep, _ = url.partition("://")
     if not sep or scheme not in ("postgresql", "postgres"):
         raise ConfigError(f"{name} must be a PostgreSQL URL, postgresql://user:password@host:5432/dbname "
                           "(leave DATABASE_URL unset for the SQLite file at DATABASE_PATH)")

@@ -103,3 +103,30 @@ async def test_json_nested_too_deeply_is_400_with_one_log_line(fake, pipeline, t
         assert await answers_a_real_update(fake, port, 9103)
     lines = [r for r in caplog.records if r.name.startswith(("bot.webhook", "tornado", "asyncio"))]
     assert len(lines) == 1 and "nested too deeply" in lines[0].getMessage(), [r.getMessage() for r in lines]
+
+
+def test_many_clients_together_get_a_bounded_number_of_lines_a_minute():
+    import io
+
+    from bot.logs import ClientLogGate
+
+    now = [0.0]
+    out = io.StringIO()
+    logger = logging.getLogger("test.client_gate")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.StreamHandler(out)
+    logger.addHandler(handler)
+    logger.addFilter(ClientLogGate(interval_s=60, per_interval=20, clock=lambda: now[0]))
+    try:
+        for minute in range(3):
+            now[0] = minute * 60.0
+            for client in range(500):  # 500 addresses, 3 bad requests each per minute
+                for _ in range(3):
+                    logger.info("Malformed HTTP message from %s: %s", f"10.0.{client // 250}.{client % 250}",
+                                "Invalid header value %r" % ("Z" * 15_000))
+    finally:
+        logger.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 60 and all(len(line) < 200 for line in lines) and "ZZZ" not in out.getvalue()
+    assert "more such lines dropped" in lines[20]
