@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sqlite3
 import sys
 import time
@@ -104,18 +105,42 @@ def restore(backup_file: Path, database: Path, *, now: float | None = None) -> t
         raise BackupError(f"the bot is running on {database} (heartbeat {time.time() - beat:.0f} s ago): stop it first")
     with contextlib.closing(open_readonly(backup_file)) as src:
         check_history(src, backup_file, thorough=True)
-        kept = None
-        if database.exists():
-            kept = kept_name(database)
-            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as old:
-                _copy(old, kept)
+        kept = _keep(database) if database.exists() else None
         database.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.closing(sqlite3.connect(database)) as dst:
-            src.backup(dst)  # page-wise overwrite through SQLite, so a WAL file stays consistent
-            songs = _songs(dst)
-        with contextlib.suppress(OSError):
-            os.chmod(database, 0o600)
+        try:
+            songs = _overwrite(src, database)
+        except sqlite3.DatabaseError:  # the old file is damaged (a copy is kept): start from a fresh one
+            for file in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+                with contextlib.suppress(FileNotFoundError):
+                    file.unlink()
+            songs = _overwrite(src, database)
         return songs, kept
+
+
+def _overwrite(src: sqlite3.Connection, database: Path) -> int:
+    if not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with contextlib.closing(sqlite3.connect(database)) as dst:
+        src.backup(dst)  # page-wise overwrite through SQLite, so a WAL file stays consistent
+        songs = _songs(dst)
+    with contextlib.suppress(OSError):
+        os.chmod(database, 0o600)
+    return songs
+
+
+def _keep(database: Path) -> Path:
+    """A copy of the database about to be replaced; byte for byte if SQLite cannot read it."""
+    kept = kept_name(database)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as old:
+            _copy(old, kept)
+    except sqlite3.DatabaseError:
+        for suffix in ("", "-wal"):  # the damaged file as it is, its WAL beside it
+            if Path(f"{database}{suffix}").exists():
+                fd = os.open(f"{kept}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as out, open(f"{database}{suffix}", "rb") as old_file:
+                    shutil.copyfileobj(old_file, out)
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -213,3 +213,19 @@ async def test_the_database_and_its_backups_are_private_to_their_owner(tmp_path)
         assert oct((tmp_path / "live.sqlite3-before-restore").stat().st_mode & 0o777) == "0o600"
     finally:
         os.umask(old)
+
+
+async def test_a_damaged_database_can_be_restored_over_and_is_kept_as_it_was(tmp_path):
+    live, copy = tmp_path / "live.sqlite3", tmp_path / "b.sqlite3"
+    store = await SQLiteHistoryStore.open(live)
+    try:
+        await add_songs(store, 1, 4, "a")
+    finally:
+        await store.close()
+    assert run(str(copy), database=live).returncode == 0
+    damaged = b"this is no longer a database\n" * 200
+    live.write_bytes(damaged)
+    proc = run("--restore", str(copy), database=live)
+    assert proc.returncode == 0, proc.stderr
+    assert len(songs_in(live)) == 4
+    assert (tmp_path / "live.sqlite3-before-restore").read_bytes() == damaged
