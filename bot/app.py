@@ -372,7 +372,7 @@ def check_health(config: Config, now: float | None = None) -> tuple[bool, str]:
 async def _postgres_heartbeat(config: Config) -> float | None:
     from recommender.store.postgres import PostgresHistoryStore
 
-    store = await PostgresHistoryStore.open(config.database_url, max_connections=1, timeout=5.0)
+    store = await PostgresHistoryStore.open(config.database_url, max_connections=1, timeout=5.0, read_only=True)
     try:
         return await store.read_heartbeat(config.replica)
     finally:
