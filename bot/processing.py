@@ -6,7 +6,8 @@ this processor adds, per user:
   while different people are served in parallel. An update waits for its user's turn *before*
   taking one of the N global slots, so a user's queue holds nothing that others need;
 - a bound: at most `max_pending_per_user` updates of one user waiting or running; beyond that
-  they are dropped, so one person cannot queue unbounded work.
+  they are dropped (a dropped button press still gets its empty answer), so one person cannot
+  queue unbounded work.
 Each update is traced and logged as one line by `logs.logged_update`, dropped ones included.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
 from .logs import logged_update
@@ -30,6 +32,16 @@ def order_key(update: object) -> int | None:
     if user is not None and not (message is not None and message.sender_chat is not None):
         return user.id
     return update.effective_chat.id if update.effective_chat else None
+
+
+async def _answer_dropped(update: Update) -> None:
+    """A dropped button press is still answered (empty), or its spinner would spin on."""
+    if update.callback_query is None:
+        return
+    try:
+        await update.callback_query.answer()
+    except TelegramError:
+        pass  # too old or unreachable: the spinner stops by itself
 
 
 class UserOrderedProcessor(BaseUpdateProcessor):
@@ -56,6 +68,7 @@ class UserOrderedProcessor(BaseUpdateProcessor):
                 return
             if self._pending.get(key, 0) >= self.max_pending_per_user:
                 coroutine.close()  # type: ignore[attr-defined]
+                await _answer_dropped(update)
                 trace.done("dropped_queue_full")
                 return
             self._pending[key] = self._pending.get(key, 0) + 1

@@ -55,7 +55,7 @@ async def test_more_presses_are_flood_limited_with_one_alert(fake, pipeline, tmp
         for _ in range(5):
             await user.press(song)
         await user.send_text("/help")  # processed after the presses (same user, in order)
-        await fake.wait_for(lambda: any("How it works" in s.text for s in fake.sent_to(412)))
+        await fake.wait_for(lambda: any("How to use me" in s.text for s in fake.sent_to(412)))
         songs = [s for s in fake.sent_to(412) if "open.spotify.com" in s.text]
         assert len(songs) == 3  # the photo's song and two More
         alerts = [s for s in fake.sent if s.method == "answerCallbackQuery" and s.params.get("text")]
