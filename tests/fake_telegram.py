@@ -623,6 +623,7 @@ class FakeUser:
                        "date": int(time.time()), "chat": _chat(self.chat_id, self.chat_type), "from": BOT_USER,
                        "text": message.text if message else "",
                        "reply_markup": {"inline_keyboard": [[{"text": "?", "callback_data": data}]]}}
+            self.fake.messages[(self.chat_id, current["message_id"])] = current  # editable, as on Telegram
         return await self.fake.push({"callback_query": {
             "id": f"cq-{next(self.fake._query_ids)}",
             "from": self._from(),
