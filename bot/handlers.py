@@ -194,8 +194,10 @@ async def help_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     markup = keyboards.help_keyboard(tr, owner, current)
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest:  # too old to edit: send it instead
-        await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:  # a double tap (shown already), or too old to edit: send it instead
+        if "not modified" not in exc.message:
+            await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML,
+                                           reply_markup=markup)
     await _answered(query)
     current_trace().done("help_detail")
 
@@ -215,7 +217,8 @@ async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await context.bot.send_message(chat_id, texts.mood_prompt(tr), reply_markup=keyboards.mood_keyboard(tr, owner))
     else:
         await context.bot.send_message(chat_id, texts.help_section(tr, "how", svc.get(context).bot_username),
-                                       parse_mode=ParseMode.HTML, reply_markup=keyboards.help_keyboard(tr, owner, "how"))
+                                       parse_mode=ParseMode.HTML,
+                                       reply_markup=keyboards.help_keyboard(tr, owner, "how"))
     await _answered(query)
     current_trace().done("start_button", section=section)
 
@@ -554,7 +557,8 @@ async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id:
     if confidence < services.calibration.unsure_below:
         # The best guess is the likeliest mood, so it is always among the two offered.
         likeliest = tuple(sorted(MOODS, key=lambda m: -mood_probs[MOODS.index(m)])[:2])
-        await _reply(update, texts.unsure_reply(tr, moods=likeliest, n_faces=len(analysis.faces)),  # type: ignore[arg-type]
+        unsure = texts.unsure_reply(tr, moods=likeliest, n_faces=len(analysis.faces))  # type: ignore[arg-type]
+        await _reply(update, unsure,
                      reply_markup=keyboards.pick_keyboard(tr, reading, likeliest, owner, other=True))
         trace.done("unsure", faces=len(analysis.faces))
         return

@@ -126,9 +126,11 @@ def test_the_reply_says_what_the_face_showed_and_what_the_music_does_without_con
         return texts.analysis_reply(EN, emotion=emotion, confidence=0.72, mood=mood, n_faces=1, pick=None,
                                     adapted=adapted).splitlines()[0]
 
-    assert reply("neutral", "happy") == "😐 You look <b>neutral</b> — let's start with something ☀️ <b>happy</b> (72% sure)."
+    assert reply("neutral", "happy") == (
+        "😐 You look <b>neutral</b> — let's start with something ☀️ <b>happy</b> (72% sure).")
     assert reply("angry", "calm") == "😠 You look <b>tense</b> — here's something 🌊 <b>calm</b> for that (72% sure)."
-    assert reply("happy", "happy") == "😄 You look <b>happy</b> — here's something ☀️ <b>happy</b> to keep it going (72% sure)."
+    assert reply("happy", "happy") == (
+        "😄 You look <b>happy</b> — here's something ☀️ <b>happy</b> to keep it going (72% sure).")
     assert "going by your past picks" in reply("sad", "happy", adapted=True)
     assert "Mood:" not in reply("neutral", "happy")
 
