@@ -6,7 +6,8 @@ this processor adds, per user:
   while different people are served in parallel. An update waits for its user's turn *before*
   taking one of the N global slots, so a user's queue holds nothing that others need;
 - a bound: at most `max_pending_per_user` updates of one user waiting or running; beyond that
-  they are dropped, so one person cannot queue unbounded work;
+  they are dropped (a dropped button press still gets its empty answer), so one person cannot
+  queue unbounded work;
 - parking: an update that waits on something with its own limit (Telegram's 20 messages a
   minute per group, the chart pool) gives its slot back meanwhile (`parked()`), so a busy group
   or a burst of /diary cannot take the slots everyone else needs.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
 from .logs import logged_update
@@ -75,6 +77,16 @@ async def parked() -> AsyncIterator[None]:
         await slot.take()
 
 
+async def _answer_dropped(update: Update) -> None:
+    """A dropped button press is still answered (empty), or its spinner would spin on."""
+    if update.callback_query is None:
+        return
+    try:
+        await update.callback_query.answer()
+    except TelegramError:
+        pass  # too old or unreachable: the spinner stops by itself
+
+
 class UserOrderedProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int, *, max_pending_per_user: int, log_key: bytes) -> None:
         super().__init__(max_concurrent_updates)
@@ -106,6 +118,7 @@ class UserOrderedProcessor(BaseUpdateProcessor):
                 return
             if self._pending.get(key, 0) >= self.max_pending_per_user:
                 coroutine.close()  # type: ignore[attr-defined]
+                await _answer_dropped(update)
                 trace.done("dropped_queue_full")
                 return
             self._pending[key] = self._pending.get(key, 0) + 1
