@@ -861,7 +861,12 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             current_trace().done("pressed_again")
             return
         if not await services.store.add_choice(user_id, reading.id, request.mood):
-            await _stale(update, context, reading_gone=True)
+            chosen = await _choice_of(services.store, user_id, reading)  # another replica was first
+            if chosen is None:
+                await _stale(update, context, reading_gone=True)
+            else:
+                await _toast(query, texts.already_chosen(tr, chosen))
+                await _close_picker(query, tr, chosen)
             return
         song = await _serve(services, user_id, request.mood)
     owner = None if _is_private(update) else user_id

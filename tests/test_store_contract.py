@@ -247,10 +247,21 @@ async def test_choices_are_bounded_per_user_however_often_a_press_is_replayed(op
     reading = await store.add_reading(1, "selfie", "sad", SCORES)
     other = await store.add_reading(2, "selfie", "sad", SCORES)
     await store.add_choice(2, other, "calm")
-    for _ in range(20):
-        assert await store.add_choice(1, reading, "happy")
+    assert await store.add_choice(1, reading, "happy")
+    for _ in range(20):  # a replayed press counts once
+        assert not await store.add_choice(1, reading, "happy")
+    for _ in range(20):  # and many readings keep only the newest choices
+        assert await store.add_choice(1, await store.add_reading(1, "selfie", "sad", SCORES), "happy")
     assert await store.chosen_counts(1) == {"happy": 5}
     assert await store.chosen_counts(2) == {"calm": 1}
+
+
+async def test_a_reading_is_chosen_once_across_replicas(open_store):
+    one, two = await open_store(), await open_store()
+    reading = await one.add_reading(1, "selfie", "sad", SCORES)
+    results = await asyncio.gather(one.add_choice(1, reading, "happy"), two.add_choice(1, reading, "calm"))
+    assert sorted(results) == [False, True]
+    assert sum((await one.chosen_counts(1)).values()) == 1
 
 
 async def test_forgotten_scores_leave_no_trace_in_the_sqlite_files(tmp_path):

@@ -145,7 +145,8 @@ class HistoryStore(Protocol):
         ...
 
     async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
-        """Record the mood the user chose for one of their readings; False when it is unknown."""
+        """Record the mood the user chose for one of their readings, once: False when the reading is
+        unknown or already has a choice (a double tap on two replicas counts once)."""
         ...
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:

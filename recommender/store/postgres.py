@@ -212,7 +212,8 @@ class PostgresHistoryStore:
                 return False
             status = await conn.execute(
                 """INSERT INTO choices (reading_id, user_id, mood, at)
-                   SELECT id, user_id, $1, $2 FROM readings WHERE id = $3 AND user_id = $4""",
+                   SELECT id, user_id, $1, $2 FROM readings WHERE id = $3 AND user_id = $4
+                   AND NOT EXISTS (SELECT 1 FROM choices WHERE reading_id = $3)""",
                 mood, time.time(), reading_id, user_id)
             if not status.endswith(" 1"):
                 return False

@@ -318,8 +318,9 @@ class SQLiteHistoryStore:
                 return False
             cur = await self._conn.execute(
                 """INSERT INTO choices (reading_id, user_id, mood, at)
-                   SELECT id, user_id, ?, ? FROM readings WHERE id = ? AND user_id = ?""",
-                (mood, time.time(), reading_id, user_id))
+                   SELECT id, user_id, ?, ? FROM readings WHERE id = ? AND user_id = ?
+                   AND NOT EXISTS (SELECT 1 FROM choices WHERE reading_id = ?)""",
+                (mood, time.time(), reading_id, user_id, reading_id))
             if cur.rowcount != 1:
                 return False
             # Bounded like the rest: presses replayed forever keep only the newest rows.
