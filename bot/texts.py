@@ -430,9 +430,9 @@ def chosen_reply(tr: Tr, pick: Pick, *, corrected: bool) -> str:
 
 
 def asked_reply(tr: Tr, pick: Pick, *, from_text: bool) -> str:
-    """A song for a mood named in a text ("sounds like: calm") or picked from /mood."""
+    """A song for a mood named in a text ("Sounds like: calm") or picked from /mood."""
     values = {"emoji": MOOD_EMOJI.get(pick.mood, ""), "mood": escape(mood_name(tr, pick.mood))}
-    head = (tr.gettext("sounds like: <b>{mood}</b> {emoji}") if from_text
+    head = (tr.gettext("Sounds like: <b>{mood}</b> {emoji}") if from_text
             else tr.gettext("A {emoji} {mood} song:")).format(**values)
     if pick.restarted:
         head += "\n" + exhausted(tr, pick.mood)
@@ -599,11 +599,11 @@ def felt_reply(tr: Tr, pick: Pick, feeling: str) -> str:
     """A song for a feeling that wants music other than its name ("stressed" → calm): the reply
     says what the person sounds, never that they sound calm."""
     heads = {
-        "stressed": tr.gettext("sounds stressed — here's something {emoji} <b>{mood}</b>"),
-        "tired": tr.gettext("sounds tired — here's something {emoji} <b>{mood}</b>"),
-        "angry": tr.gettext("sounds angry — here's something {emoji} <b>{mood}</b>"),
-        "anxious": tr.gettext("sounds anxious — here's something {emoji} <b>{mood}</b>"),
-        "annoyed": tr.gettext("sounds fed up — here's something {emoji} <b>{mood}</b>"),
+        "stressed": tr.gettext("Sounds stressed — here's something {emoji} <b>{mood}</b> for that"),
+        "tired": tr.gettext("Sounds tired — here's something {emoji} <b>{mood}</b> for that"),
+        "angry": tr.gettext("Sounds angry — here's something {emoji} <b>{mood}</b> for that"),
+        "anxious": tr.gettext("Sounds anxious — here's something {emoji} <b>{mood}</b> for that"),
+        "annoyed": tr.gettext("Sounds fed up — here's something {emoji} <b>{mood}</b> for that"),
     }
     head = heads[feeling].format(emoji=MOOD_EMOJI.get(pick.mood, ""), mood=escape(mood_name(tr, pick.mood)))
     if pick.restarted:

@@ -228,7 +228,7 @@ async def test_mood_without_a_selfie(fake, pipeline, tmp_path):
                            ("energetic", "energetic")):
             await user.send_text(text)
             reply = await user.reply()
-            assert f"sounds like: <b>{mood}</b>" in reply.text and mood_of_song(reply.text) == mood
+            assert f"Sounds like: <b>{mood}</b>" in reply.text and mood_of_song(reply.text) == mood
             assert reply.buttons[0]["text"] == "🎵 More"
         await user.send_text("what's the weather like?")
         hint = await user.reply()
