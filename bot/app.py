@@ -31,6 +31,7 @@ from .config import Config
 from .i18n import SOURCE, Languages
 from .version import version
 from .logs import log_key
+from .looplag import watch_loop_lag
 from .processing import UserOrderedProcessor, parked
 from .services import KEY, Services
 from .updates import ALLOWED_UPDATES, TolerantBot
@@ -217,10 +218,11 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
     liveness = Liveness()
     server: WebhookServer | None = None
     heartbeat: asyncio.Task[None] | None = None
+    lag_watch = asyncio.create_task(watch_loop_lag(), name="loop_lag")
     try:
         await app.initialize()  # calls getMe: a rejected token fails here
     except BaseException:
-        await _steps(("app.shutdown", app.shutdown))
+        await _steps(("app.shutdown", app.shutdown), ("loop lag watch", lambda: _cancel(lag_watch)))
         raise
     try:
         services = await start_services(app, config, pipeline=pipeline, catalog=catalog)
@@ -260,6 +262,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
             ("app.stop", app.stop if app.running else _nothing),  # waits for updates in progress
             ("services", lambda: stop_services(app)),
             ("app.shutdown", app.shutdown),
+            ("loop lag watch", lambda: _cancel(lag_watch)),
         )
 
 
@@ -270,6 +273,12 @@ def poll_timeout(config: Config) -> int:
 
 async def _nothing() -> None:
     return None
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _finish(task: asyncio.Task[None] | None, stop: asyncio.Event) -> None:
