@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import os
 import re
 import signal
@@ -327,6 +328,7 @@ async def measure(args: argparse.Namespace, selfie: bytes, huge: bytes, spy: Pat
     if spy is not None and spy.is_file():
         from bench.stages import parse, table
 
+        spy.with_name(spy.name + ".cpu.json").write_text(json.dumps(cpu_threads))  # for bench.stages
         with spy.open(encoding="utf-8", errors="replace") as f:
             print(f"CPU a photo per stage during the burst (py-spy, {args.py_spy_rate} Hz):")
             print(table(parse(f), args.burst, args.py_spy_rate, cpu_threads))

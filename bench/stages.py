@@ -13,6 +13,7 @@ gives a stage's CPU as its share of its thread's samples × that thread's CPU.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -44,7 +45,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("HTTP client (httpx, other)", ("httpx/", "httpcore/", "h11/")),
 )
 # Where a thread sits when it has nothing to do (py-spy's idle detection misses these).
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "select (selectors.py",
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "Selector.select (selectors.py",
                "_connection_worker_thread (aiosqlite/core.py:59)", "wait (threading.py",
                "Condition.wait", "_recv_into")
 OTHER = "event loop (asyncio internals, other)"
@@ -65,7 +66,7 @@ def parse(lines: Iterable[str], process: str = "") -> Counter[tuple[str, str]]:
         kind = "worker" if name.startswith("analyze") else "main" if "MainThread" in name else \
             "sqlite" if "_connection_worker" in stack else "other"
         kind = f"{kind} {tid}"
-        if frames[-1].startswith(IDLE_LEAVES) or frames[-1].startswith("thread "):
+        if any(leaf in frames[-1] for leaf in IDLE_LEAVES) or frames[-1].startswith("thread "):
             counts[(kind, "idle")] += int(n)
             continue
         stage = next((s for s, marks in STAGES if any(m in f for f in frames for m in marks)), OTHER)
@@ -116,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=200, help="py-spy's samples a second (-r)")
     p.add_argument("--process", default="", help="with --subprocesses: a substring of the bot's process line")
     args = p.parse_args(argv)
+    cpu_file = args.profile.with_name(args.profile.name + ".cpu.json")  # bench.bot_load writes it
+    cpu_s = json.loads(cpu_file.read_text()) if cpu_file.is_file() else None
     with args.profile.open(encoding="utf-8", errors="replace") as f:
-        print(table(parse(f, args.process), args.photos, args.rate))
+        print(table(parse(f, args.process), args.photos, args.rate, cpu_s))
     return 0
 
 

@@ -162,3 +162,18 @@ def test_a_phone_selfie_reads_the_same_from_the_reduced_decode(pipeline, full_de
     fast, slow = pipeline.analyze(photo), full_detail.analyze(photo)
     assert fast.emotion == slow.emotion == "happy"
     assert np.abs(np.subtract(fast.faces[0].scores.probs, slow.faces[0].scores.probs)).max() < 0.02
+
+
+def test_httpcore_tells_asyncio_without_walking_sys_path() -> None:
+    """httpcore asks for sniffio several times a request; a failed import scanned sys.path each
+    time (~50 µs). The bot marks it absent once (bot.app.spare_sniffio_lookups)."""
+    from httpcore._synchronization import current_async_library
+
+    from bot.app import spare_sniffio_lookups
+
+    spare_sniffio_lookups()
+    started = time.process_time()
+    for _ in range(2000):
+        assert current_async_library() == "asyncio"
+    spent = time.process_time() - started
+    assert spent < 0.04, f"{spent / 2000 * 1e6:.0f} µs a call"
