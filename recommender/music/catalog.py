@@ -233,9 +233,9 @@ def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> tuple[Song, ..
     keys = np.arange(n) + window * jitter
     head = min(_HEAD, n)
     keys[:head] = head * jitter[:head]  # below every other key (>= head): the head comes first
-    keyed = np.argsort(keys, kind="stable")
+    keyed = np.argsort(keys, kind="stable").tolist()  # Python ints: indexing with numpy ones is slower
     artists = catalog._artists[mood]
-    return tuple(songs[keyed[i]] for i in _spread_order([artists[i] for i in keyed]))
+    return tuple([songs[keyed[i]] for i in _spread_order([artists[i] for i in keyed])])
 
 
 def _float(value: str | None, default: float) -> float:
