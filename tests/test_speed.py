@@ -177,3 +177,14 @@ def test_httpcore_tells_asyncio_without_walking_sys_path() -> None:
         assert current_async_library() == "asyncio"
     spent = time.process_time() - started
     assert spent < 0.04, f"{spent / 2000 * 1e6:.0f} µs a call"
+
+
+def test_the_analysis_pool_is_sized_to_the_cores_unless_set() -> None:
+    import os
+
+    from bot.config import Config
+
+    token = "123456:" + "A" * 35
+    cores = len(os.sched_getaffinity(0))
+    assert Config.from_env({"TELEGRAM_BOT_TOKEN": token}).workers == min(cores, 6)
+    assert Config.from_env({"TELEGRAM_BOT_TOKEN": token, "WORKERS": "3"}).workers == 3
