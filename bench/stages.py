@@ -1,6 +1,6 @@
 """Where the bot's CPU goes, per stage of a photo's handling, from a py-spy profile.
 
-    python -m bench.stages PROFILE.txt [--photos 100] [--rate 200]
+    python -m bench.stages PROFILE.txt [--photos 100] [--rate 250]
 
 PROFILE.txt is py-spy's raw (collapsed-stack) output recorded with `--threads` on the bot's
 process (`python -m bench.bot_load --py-spy PROFILE.txt` records the burst this way). Each sample
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__.splitlines()[0])
     p.add_argument("profile", type=Path)
     p.add_argument("--photos", type=int, default=100, help="photos answered while it recorded")
-    p.add_argument("--rate", type=float, default=200, help="py-spy's samples a second (-r)")
+    p.add_argument("--rate", type=float, default=250, help="py-spy's samples a second (-r; bench.bot_load: 250)")
     p.add_argument("--process", default="", help="with --subprocesses: a substring of the bot's process line")
     args = p.parse_args(argv)
     cpu_file = args.profile.with_name(args.profile.name + ".cpu.json")  # bench.bot_load writes it
