@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from telegram import Bot, BotCommand
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
@@ -31,8 +33,10 @@ from .config import Config
 from .i18n import SOURCE, Languages
 from .version import version
 from .logs import log_key
+from .looplag import watch_loop_lag
 from .processing import UserOrderedProcessor, parked
 from .services import KEY, Services
+from .tls import client_tls
 from .updates import ALLOWED_UPDATES, TolerantBot
 from .webhook import WebhookServer
 
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from recommender.pipeline import Pipeline
 
 LOG = logging.getLogger("bot")
+T = TypeVar("T")
 
 
 class MessageRateLimiter(AIORateLimiter):
@@ -98,18 +103,28 @@ def build_bot(config: Config) -> TolerantBot:
         base_url=config.api_url,
         base_file_url=config.file_url,
         request=HTTPXRequest(connection_pool_size=64, connect_timeout=10, read_timeout=20,
-                             write_timeout=30, pool_timeout=30),
+                             write_timeout=30, pool_timeout=30, httpx_kwargs={"verify": client_tls()}),
         # Two connections and a short pool wait: the last getUpdates at shutdown (which confirms
         # the offset) must not wait behind the long poll it just cancelled.
         get_updates_request=HTTPXRequest(connection_pool_size=2, connect_timeout=10, read_timeout=20,
-                                         write_timeout=30, pool_timeout=2),
+                                         write_timeout=30, pool_timeout=2,
+                                         httpx_kwargs={"verify": client_tls()}),
         # Telegram's outgoing limits (30 msg/s overall, 20/min per group), and RetryAfter is
         # waited out and retried instead of losing the reply.
         rate_limiter=MessageRateLimiter(max_retries=3),
     )
 
 
+def spare_sniffio_lookups() -> None:
+    """httpcore imports sniffio on every request and connection release to tell asyncio from trio;
+    anyio no longer installs it, and each failed import walks sys.path (~50 µs, several times a
+    request). Marked absent, the import fails at once and httpcore assumes asyncio, as it did."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 def build_application(config: Config) -> Application:
+    spare_sniffio_lookups()
     processor = UserOrderedProcessor(
         config.max_concurrent_updates,
         max_pending_per_user=config.max_pending_per_user,
@@ -164,19 +179,25 @@ async def start_services(app: Application, config: Config, *, pipeline: Pipeline
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="analyze")
     store = await open_history(config)
     try:
-        if pipeline is None:
-            pipeline = await loop.run_in_executor(executor, load_pipeline)
-        if catalog is None:
-            catalog = await loop.run_in_executor(executor, load_catalog, config)
+        # Side by side (cold start): the models load mostly in native code, the catalog and the
+        # translations in Python.
+        pipeline, catalog, languages = await asyncio.gather(
+            _given(pipeline) if pipeline is not None else loop.run_in_executor(executor, load_pipeline),
+            _given(catalog) if catalog is not None else loop.run_in_executor(executor, load_catalog, config),
+            loop.run_in_executor(None, Languages.load))
     except BaseException:
         await store.close()
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     services = Services(config=config, pipeline=pipeline,
                         songs=SongService(catalog, store, load_enricher(config)),
-                        executor=executor, bot_username=app.bot.username)
+                        executor=executor, bot_username=app.bot.username, languages=languages)
     app.bot_data[KEY] = services
     return services
+
+
+async def _given(value: T) -> T:
+    return value
 
 
 async def publish_profile(bot: Bot, languages: Languages) -> None:
@@ -217,10 +238,11 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
     liveness = Liveness()
     server: WebhookServer | None = None
     heartbeat: asyncio.Task[None] | None = None
+    lag_watch = asyncio.create_task(watch_loop_lag(), name="loop_lag")
     try:
         await app.initialize()  # calls getMe: a rejected token fails here
     except BaseException:
-        await _steps(("app.shutdown", app.shutdown))
+        await _steps(("app.shutdown", app.shutdown), ("loop lag watch", lambda: _cancel(lag_watch)))
         raise
     try:
         services = await start_services(app, config, pipeline=pipeline, catalog=catalog)
@@ -260,6 +282,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
             ("app.stop", app.stop if app.running else _nothing),  # waits for updates in progress
             ("services", lambda: stop_services(app)),
             ("app.shutdown", app.shutdown),
+            ("loop lag watch", lambda: _cancel(lag_watch)),
         )
 
 
@@ -270,6 +293,12 @@ def poll_timeout(config: Config) -> int:
 
 async def _nothing() -> None:
     return None
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _finish(task: asyncio.Task[None] | None, stop: asyncio.Event) -> None:

@@ -113,6 +113,23 @@ class ConfigError(ValueError):
     """A configuration mistake; the message is one line a person can act on."""
 
 
+# Each of the five models (two detectors, three face models) reads one batch at a time: beyond
+# one thread per model and one decoding, more analysis threads only wait for a model's lock.
+MAX_DEFAULT_WORKERS = 6
+
+
+def cpu_cores() -> int:
+    """The CPUs this process may use: its CPU affinity, bounded by a cgroup v2 quota (Docker's
+    --cpus), which the affinity does not show."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
 @dataclass(frozen=True)
 class Config:
     token: str = field(repr=False)  # never in repr: repr ends up in logs and tracebacks
@@ -129,7 +146,7 @@ class Config:
     webhook_listen: str = "127.0.0.1"
     port: int = 8080
     # Limits: bounded work, bounded downloads, bounded history.
-    workers: int = 2  # threads running decode + detection + inference
+    workers: int = 2  # threads running decode + detection + inference (from the env: cpu_cores())
     max_concurrent_updates: int = 64
     photos_per_minute: int = 10
     texts_per_minute: int = 30  # texts, commands, stickers and the like
@@ -232,7 +249,7 @@ class Config:
             webhook_secret=webhook_secret,
             webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
             port=get_int("PORT", 8080),
-            workers=get_int("WORKERS", 2),
+            workers=get_int("WORKERS", min(cpu_cores(), MAX_DEFAULT_WORKERS)),
             max_concurrent_updates=get_int("MAX_CONCURRENT_UPDATES", 64),
             photos_per_minute=get_int("PHOTOS_PER_MINUTE", 10),
             texts_per_minute=get_int("TEXTS_PER_MINUTE", 30),

@@ -11,6 +11,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from .tls import client_tls
+
 CHUNK = 64 * 1024
 
 
@@ -37,7 +39,7 @@ class Downloader:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:  # created on first use, inside the running event loop
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=10.0), limits=self._limits,
-                                             headers={"Accept-Encoding": "identity"})
+                                             headers={"Accept-Encoding": "identity"}, verify=client_tls())
         return self._client
 
     async def fetch(self, url: str) -> bytes:

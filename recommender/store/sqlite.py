@@ -30,6 +30,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -215,9 +216,14 @@ class SQLiteHistoryStore:
                     await self._conn.execute(statement)
             await self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    async def _first(self, sql: str, params: tuple = ()) -> Any:
+        """The first row or None, in one trip to aiosqlite's thread (execute + fetch + close are
+        three, each a thread hand-off and an event-loop wake-up: ~20 a photo before)."""
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
+
     async def _scalar(self, sql: str, params: tuple = ()) -> int:
-        async with self._conn.execute(sql, params) as cur:
-            row = await cur.fetchone()
+        row = await self._first(sql, params)
         return int(row[0]) if row and row[0] is not None else 0
 
     async def schema_version(self) -> int:
@@ -234,8 +240,7 @@ class SQLiteHistoryStore:
         else:
             sql = "SELECT track_id, cycle FROM served WHERE user_id = ? AND mood = ? ORDER BY id"
             params = (user_id, mood)
-        async with self._conn.execute(sql, params) as cur:
-            return [Served(track_id=r[0], cycle=int(r[1])) for r in await cur.fetchall()]
+        return [Served(track_id=r[0], cycle=int(r[1])) for r in await self._conn.execute_fetchall(sql, params)]
 
     async def served(self, user_id: int, mood: str | None = None) -> list[Served]:
         """The user's history (optionally one mood's), oldest first."""
@@ -254,8 +259,7 @@ class SQLiteHistoryStore:
 
     async def _forgotten(self, user_id: int) -> bool:
         """Inside a transaction: whether the user used /forget after the current request began."""
-        async with self._conn.execute("SELECT value FROM meta WHERE key = ?", (forget_key(user_id),)) as cur:
-            row = await cur.fetchone()
+        row = await self._first("SELECT value FROM meta WHERE key = ?", (forget_key(user_id),))
         return forgotten_during(row[0] if row else None)
 
     async def _insert(self, user_id: int, mood: str, track_id: str, cycle: int) -> None:
@@ -304,10 +308,9 @@ class SQLiteHistoryStore:
 
     async def reading(self, user_id: int, reading_id: int) -> Reading | None:
         async with self._lock:
-            async with self._conn.execute(
-                    "SELECT id, at, source, mood, scores FROM readings WHERE id = ? AND user_id = ?",
-                    (reading_id, user_id)) as cur:
-                row = await cur.fetchone()
+            row = await self._first(
+                "SELECT id, at, source, mood, scores FROM readings WHERE id = ? AND user_id = ?",
+                (reading_id, user_id))
         if row is None:
             return None
         return Reading(int(row[0]), float(row[1]), str(row[2]), str(row[3]), decode_scores(row[4]))
@@ -332,10 +335,10 @@ class SQLiteHistoryStore:
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:
         async with self._lock:
-            async with self._conn.execute(
-                    """SELECT c.mood, COUNT(*) FROM choices c JOIN readings r ON r.id = c.reading_id
-                       WHERE c.user_id = ? AND r.source = 'selfie' GROUP BY c.mood""", (user_id,)) as cur:
-                return {str(m): int(n) for m, n in await cur.fetchall()}
+            rows = await self._conn.execute_fetchall(
+                """SELECT c.mood, COUNT(*) FROM choices c JOIN readings r ON r.id = c.reading_id
+                   WHERE c.user_id = ? AND r.source = 'selfie' GROUP BY c.mood""", (user_id,))
+        return {str(m): int(n) for m, n in rows}
 
     async def mood_marks(self, user_id: int, since: float) -> list[MoodMark]:
         async with self._lock:
@@ -391,9 +394,8 @@ class SQLiteHistoryStore:
                 (user_id, int(on), time.time()))
 
     async def get_language(self, user_id: int) -> str | None:
-        async with self._lock, self._conn.execute(
-                "SELECT language FROM user_settings WHERE user_id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
+        async with self._lock:
+            row = await self._first("SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
         return row[0] if row else None
 
     async def set_language(self, user_id: int, language: str | None) -> None:

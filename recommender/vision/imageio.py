@@ -114,6 +114,7 @@ class DecodedImage:
     original_size: tuple[int, int]  # (width, height) after EXIF rotation
     scale: float
     format: str
+    reduced: bool = False  # decoded below the full detail (reduced_side): more pixels exist
 
     @property
     def size(self) -> tuple[int, int]:
@@ -127,12 +128,15 @@ def decode(
     max_pixels: int = MAX_PIXELS,
     work_side: int = WORK_SIDE,
     budget: DecodeBudget | None = None,
+    reduced_side: int | None = None,
 ) -> DecodedImage:
     """Decode untrusted bytes; raises an `ImageError` subclass for anything unusable.
 
     The full-size pixels are held under `budget` (default: the process-wide `BUDGET`), so
     workers decoding at once never hold more than its total; an image that alone would cost more
-    is refused from its header."""
+    is refused from its header. A JPEG is decoded at the smallest DCT scale that keeps both sides
+    ≥ work_side / 2, or with `reduced_side`, that keeps its longest side ≥ reduced_side (a
+    1280×960 selfie at 640×480: a quarter of the pixels to decode, detect on and crop from)."""
     if not data:
         raise NotAnImage("empty input")
     if len(data) > max_bytes:
@@ -141,8 +145,9 @@ def decode(
         # Pillow's own bomb warning/error is superseded by our explicit cap below.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            rgb, turned, fmt, original = _decode_small(
-                data, max_pixels=max_pixels, work_side=work_side, budget=budget or BUDGET)
+            rgb, turned, fmt, original, reduced = _decode_small(
+                data, max_pixels=max_pixels, work_side=work_side, budget=budget or BUDGET,
+                reduced_side=reduced_side)
         except ImageError:
             raise
         except Image.DecompressionBombError as e:
@@ -167,6 +172,7 @@ def decode(
         original_size=original,
         scale=original[0] / arr.shape[1],
         format=fmt,
+        reduced=reduced,
     )
 
 
@@ -184,13 +190,15 @@ def _open(data: bytes) -> Image.Image:
         raise CorruptImage(f"unreadable header: {e}") from None
 
 
-def _decode_small(data: bytes, *, max_pixels: int, work_side: int,
-                  budget: DecodeBudget) -> tuple[Image.Image, bool, str, tuple[int, int]]:
-    """(RGB copy of at most ~2 work sides, turned by 90°?, format, original size): the
-    full-size pixels exist only inside the budget, and are gone before it is given back."""
+def _decode_small(data: bytes, *, max_pixels: int, work_side: int, budget: DecodeBudget,
+                  reduced_side: int | None = None) -> tuple[Image.Image, bool, str, tuple[int, int], bool]:
+    """(RGB copy of at most ~2 work sides, turned by 90°?, format, original size, reduced below
+    the full detail?): the full-size pixels exist only inside the budget, and are gone before it
+    is given back."""
     im = _open(data)
     try:
-        fmt, original, cost = _plan(im, max_pixels=max_pixels, work_side=work_side)
+        fmt, original, cost = _plan(im, max_pixels=max_pixels, work_side=work_side,
+                                    reduced_side=reduced_side)
     except BaseException:
         im.close()
         raise
@@ -200,10 +208,14 @@ def _decode_small(data: bytes, *, max_pixels: int, work_side: int,
         finally:
             im.close()
             del im  # WebP keeps its decoder's canvas until the image object itself is gone
-    return small, turned, fmt, original
+    reduced = fmt in ("JPEG", "MPO") and reduced_side is not None and (
+        _draft_scale(original, _jpeg_box(original, work_side, reduced_side))
+        > _draft_scale(original, _jpeg_box(original, work_side, None)))
+    return small, turned, fmt, original, reduced
 
 
-def _plan(im: Image.Image, *, max_pixels: int, work_side: int) -> tuple[str, tuple[int, int], int]:
+def _plan(im: Image.Image, *, max_pixels: int, work_side: int,
+          reduced_side: int | None = None) -> tuple[str, tuple[int, int], int]:
     """Checks from the header alone, then (format, original size, bytes decoding will hold)."""
     fmt = im.format or "?"
     if fmt not in ACCEPTED:
@@ -216,8 +228,24 @@ def _plan(im: Image.Image, *, max_pixels: int, work_side: int) -> tuple[str, tup
     if fmt in ("JPEG", "MPO"):
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale almost for free; asking for half the working
         # side keeps the result at least that large, so faces stay far above 48 px.
-        im.draft("RGB", (work_side // 2, work_side // 2))
+        im.draft("RGB", _jpeg_box((width, height), work_side, reduced_side))
     return fmt, (width, height), decode_cost(im, width, height, work_side)
+
+
+def _jpeg_box(size: tuple[int, int], work_side: int, reduced_side: int | None) -> tuple[int, int]:
+    """The box to ask JPEG's draft() for: it keeps both sides ≥ the box, so half the working side
+    (full detail), or with `reduced_side`, a box of the image's shape (its longest side ≥ it)."""
+    if reduced_side is None:
+        return work_side // 2, work_side // 2
+    width, height = size
+    longest = max(width, height)
+    return max(1, -(-reduced_side * width // longest)), max(1, -(-reduced_side * height // longest))
+
+
+def _draft_scale(size: tuple[int, int], box: tuple[int, int]) -> int:
+    """The DCT reduction Pillow's JPEG draft() picks for `box` (JpegImagePlugin.draft)."""
+    scale = min(size[0] // box[0], size[1] // box[1])
+    return next(s for s in (8, 4, 2, 1) if scale >= s or s == 1)
 
 
 def decode_cost(im: Image.Image, width: int, height: int, work_side: int = WORK_SIDE) -> int:
