@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import shutil
@@ -59,20 +60,61 @@ def test_make_help_lists_clean_and_the_python_option():
     assert "make clean" in out and "PYTHON=" in out and "make test-slow" in out
 
 
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/bot"
+
+
+def _write_dotenv(path: Path) -> None:
+    # Should a bot read it, it finds a token and a closed loopback port, never real Telegram.
+    path.write_text(f"TELEGRAM_BOT_TOKEN=123456:from-the-dotenv-file-0123456789\nTELEGRAM_API_URL={_closed_port_url()}\n")
+
+
 @pytest.fixture
 def env_beside_the_code():
     path = PROJECT_ROOT / ".env"
     if path.exists():
         pytest.skip("a real .env sits beside the code; not touching it")
-    path.write_text("TELEGRAM_BOT_TOKEN=123456:from-the-dotenv-file-0123456789\n")
+    _write_dotenv(path)
     try:
         yield path
     finally:
         path.unlink()
 
 
+@pytest.fixture
+def some_env_beside_the_code():
+    """The README's first step done: the user's own .env if there is one (never read here), else one."""
+    path = PROJECT_ROOT / ".env"
+    ours = not path.exists()
+    if ours:
+        _write_dotenv(path)
+    try:
+        yield path
+    finally:
+        if ours:
+            path.unlink()
+
+
+def test_no_test_reads_the_users_dotenv(some_env_beside_the_code, tmp_path):
+    # As the tests start the bot: their own environment, no token. A .env read here would start a
+    # real bot with the user's token (deleting its webhook, stealing its updates).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env.update(PYTHONPATH=str(PROJECT_ROOT), DATABASE_PATH=str(tmp_path / "h.sqlite3"))
+    proc = subprocess.run([sys.executable, "-m", "bot", "--check", "--offline"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "TELEGRAM_BOT_TOKEN is not set" in proc.stderr, proc.stderr
+    assert not (tmp_path / "h.sqlite3").exists()
+
+
+def test_tests_cannot_reach_beyond_loopback():
+    with pytest.raises(ConnectionRefusedError, match="loopback only"):
+        socket.create_connection(("192.0.2.1", 443), timeout=2)  # TEST-NET-1: documentation only
+
+
 def test_dotenv_beside_the_code_is_read_from_any_directory(env_beside_the_code, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "MML_ENV_FILE")}
     env["DATABASE_PATH"] = str(tmp_path / "h.sqlite3")
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     proc = subprocess.run([sys.executable, "-m", "bot", "--health"], cwd=tmp_path, env=env,
@@ -84,7 +126,7 @@ def test_dotenv_beside_the_code_is_read_from_any_directory(env_beside_the_code, 
 
 def _bot(*args: str, **env_extra: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "WEBHOOK_"))}
-    env.update(PYTHONPATH=str(PROJECT_ROOT), **env_extra)
+    env.update({"PYTHONPATH": str(PROJECT_ROOT), "TELEGRAM_API_URL": _closed_port_url(), **env_extra})
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -122,8 +164,20 @@ def test_an_api_url_that_is_no_bot_api_is_named_in_one_line(tmp_path):
                      "(an HTTP error without the API's JSON): check the URL"]
 
 
+@pytest.mark.parametrize("url, name", [("http://127.0.0.1:18081", "TELEGRAM_API_URL"),
+                                       ("http://127.0.0.1:18081/", "TELEGRAM_API_URL"),
+                                       ("127.0.0.1:18081/bot", "TELEGRAM_API_URL"),
+                                       ("http://127.0.0.1:18081/file", "TELEGRAM_FILE_URL")])
+def test_a_bot_api_url_without_bot_is_one_line_naming_the_fix(tmp_path, url, name):
+    proc = _bot("--check", TELEGRAM_BOT_TOKEN="123456:abcdefghijklmnopqrstuvwxyz", DATABASE_PATH=str(tmp_path / "h"),
+                **{name: url})
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {name} must ")
+    assert "/bot" in lines[0] and "abcdefghij" not in lines[0] and "Invalid port" not in lines[0]
+
+
 def test_no_runtime_banner_when_the_models_load(tmp_path):
-    proc = _bot("--check", TELEGRAM_BOT_TOKEN="123456:abcdefghijklmnopqrstuvwxyz",
+    proc = _bot("--check", "--offline", TELEGRAM_BOT_TOKEN="123456:abcdefghijklmnopqrstuvwxyz",
                 DATABASE_PATH=str(tmp_path / "h.sqlite3"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and proc.stdout.startswith("ok: ")
