@@ -56,6 +56,7 @@ def backup(database: Path, out: Path) -> int:
         raise BackupError(f"{out} already exists: choose a new file name")
     with contextlib.closing(open_readonly(database)) as src:
         check_history(src, database)
+        out.parent.mkdir(parents=True, exist_ok=True)  # `backups/` of the docs' command, on first use
         with contextlib.closing(sqlite3.connect(out)) as dst:
             src.backup(dst)
             return dst.execute("SELECT COUNT(*) FROM served").fetchone()[0]

@@ -91,3 +91,27 @@ def test_bad_files_get_one_line_and_exit_2(tmp_path, case):
     assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
     assert "Traceback" not in proc.stderr
     assert songs_in(live) == []  # nothing was overwritten
+
+
+async def test_the_documented_backup_command_works_before_backups_exists(tmp_path):
+    # docs/operations.md: `python -m bot.backup backups/mood-$(date +%F).sqlite3` in a fresh checkout.
+    live, out = tmp_path / "live.sqlite3", tmp_path / "backups" / "mood-2026-12-05.sqlite3"
+    store = await SQLiteHistoryStore.open(live)
+    try:
+        await add_songs(store, 1, 3, "a")
+    finally:
+        await store.close()
+    proc = run(str(out), database=live)
+    assert proc.returncode == 0, proc.stderr
+    assert songs_in(out) == songs_in(live)
+
+
+def test_backups_and_var_are_never_committed_nor_in_the_image():
+    # Both hold Telegram user ids.
+    if not (PROJECT_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "check-ignore", "backups/mood-2026-12-05.sqlite3", "var/mood.sqlite3"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
+    assert proc.stdout.split() == ["backups/mood-2026-12-05.sqlite3", "var/mood.sqlite3"]
+    dockerignore = (PROJECT_ROOT / ".dockerignore").read_text().split()
+    assert "backups" in dockerignore and "var" in dockerignore
