@@ -329,6 +329,12 @@ async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, live
         # The first beat as soon as updates flow (a health check right after start passes).
         events = [stop] if written is not None else [stop, liveness.changed]
         await _wait_any(events, config.heartbeat_s)
+    # A clean stop: --health fails at once and a restore need not wait for the beat to age.
+    if written is not None and getattr(store, "file_problem", lambda: None)() is None:
+        try:
+            await store.stopped(config.replica)
+        except Exception as exc:  # noqa: BLE001  (the beat then just ages out)
+            LOG.warning("heartbeat not removed at stop: %s", type(exc).__name__)
 
 
 def check_health(config: Config, now: float | None = None) -> tuple[bool, str]:

@@ -370,6 +370,11 @@ class SQLiteHistoryStore:
                     "INSERT INTO meta (key, value) VALUES (?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    async def stopped(self, replica: str = "") -> None:
+        """Remove the heartbeat at a clean stop, so nothing mistakes this file for one in use."""
+        async with self._transaction():
+            await self._conn.execute("DELETE FROM meta WHERE key IN ('heartbeat', 'heartbeat_file')")
+
 
 def _preflight(path: Path) -> None:
     """Check, read-only, that `path` can hold this bot's history, creating the directory (and an
