@@ -192,3 +192,29 @@ def test_catalog_build_without_the_third_party_data_says_where_to_point(tmp_path
         f"error: {tmp_path / 'nowhere' / 'music' / 'data_moods.csv'} not found: set MML_DATA_DIR to the shared "
         "data folder (README, Tests); no catalog written"]
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_adding_a_language_by_the_readme_steps_never_shows_two_englishes(tmp_path):
+    import polib
+
+    from bot.i18n import Languages, po_path
+
+    locales = shutil.copytree(PROJECT_ROOT / "bot" / "locales", tmp_path / "locales")
+    # README "Languages", step 1, as written (pybabel is babel's command line).
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "init", "-i", str(locales / "messages.pot"),
+                    "-d", str(locales), "-D", "messages", "-l", "fr", "--no-wrap"],
+                   check=True, capture_output=True, timeout=120)
+    languages = Languages.load(locales)
+    names = [lang.name for lang in languages]
+    assert len(names) == len(set(names)) == 7 and "fr" not in languages.by_code
+    (warning,) = [w for w in languages.warnings if " fr " in w]
+    assert warning.startswith('language fr is left out until its name is translated (msgctxt "language name" in ')
+    assert warning.endswith("locales/fr/LC_MESSAGES/messages.po)")
+    # Step 2 begun: the name translated, the rest not yet; served, and make check says how far along.
+    catalog = polib.pofile(str(po_path("fr", locales)))
+    catalog.find("English", msgctxt="language name").msgstr = "Français"
+    catalog.save()
+    languages = Languages.load(locales)
+    assert languages.get("fr").name == "Français"
+    assert re.fullmatch(r"language fr \(Français\) is \d% translated: the rest is answered in English",
+                        languages.warnings[0]), languages.warnings
