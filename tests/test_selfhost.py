@@ -218,3 +218,40 @@ def test_adding_a_language_by_the_readme_steps_never_shows_two_englishes(tmp_pat
     assert languages.get("fr").name == "Français"
     assert re.fullmatch(r"language fr \(Français\) is \d% translated: the rest is answered in English",
                         languages.warnings[0]), languages.warnings
+
+
+def _install_postgres(tmp_path: Path, **env_extra: str) -> tuple[subprocess.CompletedProcess, str]:
+    """.ci/install-postgres.sh (what make test runs first) on a machine without PostgreSQL, with
+    an apt-get that only notes it was called."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "apt.log"}\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "POSTGRES_LIB": str(tmp_path / "none"), **env_extra}
+    proc = subprocess.run(["bash", str(PROJECT_ROOT / ".ci" / "install-postgres.sh")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    apt = tmp_path / "apt.log"
+    return proc, apt.read_text() if apt.exists() else ""
+
+
+@pytest.mark.skipif(shutil.which("initdb", path="/usr/bin:/bin") is not None, reason="PostgreSQL in /usr/bin")
+def test_make_test_installs_postgresql_system_wide_only_when_asked_and_says_so_first(tmp_path):
+    proc, apt = _install_postgres(tmp_path)
+    assert proc.returncode == 0 and apt == ""  # a newcomer's make test leaves the system alone
+    assert proc.stderr.startswith("note: PostgreSQL is not installed, so its tests will be skipped")
+    assert "INSTALL_POSTGRES=1" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    if os.geteuid() != 0:
+        return
+    for asked in ({"INSTALL_POSTGRES": "1"}, {"CI": "true"}):
+        (tmp_path / "apt.log").unlink(missing_ok=True)
+        proc, apt = _install_postgres(tmp_path, **asked)
+        assert proc.stdout.startswith("installing PostgreSQL system-wide"), proc.stdout
+        assert "install -y -qq postgresql" in apt
+
+
+def test_readme_says_what_make_test_installs_before_the_command():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    tests = readme[readme.index("\n## Tests\n"):]
+    assert "2.3 GB" in tests and "system-wide" in tests and "INSTALL_POSTGRES=1" in tests
+    quick_start = readme[readme.index("## Quick start"):readme.index("**Getting a token.**")]
+    assert "[Tests](#tests)" in quick_start  # read before the command is run
