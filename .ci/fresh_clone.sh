@@ -41,7 +41,7 @@ t_test=$(( $(date +%s) - t0 ))
 left=""
 for environ in /proc/[0-9]*/environ; do
   pid=${environ#/proc/}; pid=${pid%/environ}
-  if tr '\0' '\n' < "$environ" 2>/dev/null | grep -qxF "MML_FRESH_CLONE=$WORK"; then
+  if { tr '\0' '\n' < "$environ"; } 2>/dev/null | grep -qxF "MML_FRESH_CLONE=$WORK"; then
     left+="  $pid $(ps -o args= -p "$pid" 2>/dev/null)"$'\n'
   fi
 done
