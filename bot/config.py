@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from recommender.music.spotify import SpotifySettings
 from recommender.paths import CATALOG_PATH, PROJECT_ROOT
@@ -42,12 +42,85 @@ def _bot_api_url(name: str, value: str | None, default: str) -> str:
     return value
 
 
-def history_location(env: Mapping[str, str] | None = None) -> tuple[Path, str | None]:
-    """DATABASE_PATH (or the default file) and DATABASE_URL, for the operator commands (backup,
-    migration, stats) that need no token."""
+def database_path(env: Mapping[str, str] | None = None) -> Path:
+    """DATABASE_PATH, or the default SQLite file."""
     env = os.environ if env is None else env
-    url = (env.get("DATABASE_URL") or "").strip() or None
-    return Path((env.get("DATABASE_PATH") or "").strip() or DEFAULT_DATABASE_PATH), url
+    return Path((env.get("DATABASE_PATH") or "").strip() or DEFAULT_DATABASE_PATH)
+
+
+def history_location(env: Mapping[str, str] | None = None) -> tuple[Path, str | None]:
+    """DATABASE_PATH (or the default file) and the PostgreSQL DSN (see `postgres_dsn`), for the
+    operator commands (backup, migration, stats) that need no token; raises ConfigError."""
+    env = os.environ if env is None else env
+    return database_path(env), postgres_dsn(env)
+
+
+_ENCODE_ADVICE = ("percent-encode it in the URL (e.g. # → %23, / → %2F, ? → %3F, @ → %40) or leave it out "
+                  "of DATABASE_URL and set POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE) instead")
+
+
+def postgres_dsn(env: Mapping[str, str] | None = None, url: str | None = None) -> str | None:
+    """The PostgreSQL DSN from DATABASE_URL (or `url`) and, when the URL holds no password,
+    POSTGRES_PASSWORD / POSTGRES_PASSWORD_FILE; None when no URL is set.
+
+    The password comes back percent-encoded, whatever it contains. Raises ConfigError naming the
+    problem, never any part of the value (it may hold the password)."""
+    env = os.environ if env is None else env
+    name = "DATABASE_URL" if url is None else "the PostgreSQL URL"
+    url = (env.get("DATABASE_URL") or "").strip() if url is None else url.strip()
+    if not url:
+        return None
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres"):
+        raise ConfigError(f"{name} must be a PostgreSQL URL, postgresql://user:password@host:5432/dbname "
+                          "(leave DATABASE_URL unset for the SQLite file at DATABASE_PATH)")
+    parts = urlsplit(url)
+    if parts.fragment or "#" in url:
+        raise ConfigError(f"{name} contains '#': if it is in the password, {_ENCODE_ADVICE}")
+    if "@" in parts.path or "@" in parts.query:
+        raise ConfigError(f"{name} has an '@' after the host: the password probably contains '/' or '?'; "
+                          f"{_ENCODE_ADVICE}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{name} has a port that is not a number: if the password contains ':' or "
+                          f"other special characters, {_ENCODE_ADVICE}") from None
+    if not parts.hostname:
+        raise ConfigError(f"{name} names no host: postgresql://user:password@host:5432/dbname")
+    if port == 0:
+        raise ConfigError(f"{name} has port 0: use the server's port, usually 5432")
+    password = unquote(parts.password) if parts.password is not None else _password_from(env)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = unquote(userinfo.partition(":")[0])
+    credentials = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    dsn = f"postgresql://{credentials}{'@' if credentials else ''}{hostport}{parts.path}"
+    return dsn + (f"?{parts.query}" if parts.query else "")
+
+
+def _password_from(env: Mapping[str, str]) -> str | None:
+    """POSTGRES_PASSWORD, or the first line of the file POSTGRES_PASSWORD_FILE names (Docker secrets)."""
+    file = (env.get("POSTGRES_PASSWORD_FILE") or "").strip()
+    if file:
+        try:
+            lines = Path(file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"POSTGRES_PASSWORD_FILE {file} cannot be read ({type(exc).__name__})") from None
+        return (lines[0] if lines else "") or None
+    return env.get("POSTGRES_PASSWORD") or None
+
+
+def dsn_password(dsn: str | None) -> str | None:
+    """The password inside a DSN built by `postgres_dsn`, decoded; None without one."""
+    if not dsn:
+        return None
+    password = urlsplit(dsn).password
+    return unquote(password) if password else None
+
+
+def dsn_where(dsn: str) -> str:
+    """host:port/database of a DSN built by `postgres_dsn`, for messages (no credentials)."""
+    parts = urlsplit(dsn)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
 class ConfigError(ValueError):
@@ -94,18 +167,14 @@ class Config:
         """Where the history lives, for messages (no password)."""
         if not self.database_url:
             return str(self.database_path)
-        from urllib.parse import urlsplit as split
-
-        url = split(self.database_url)
-        return f"postgresql://{url.hostname}:{url.port or 5432}{url.path}"
+        return f"postgresql://{dsn_where(self.database_url)}"
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """What never reaches a log line or an error message."""
-        from urllib.parse import urlsplit as split
-
-        password = split(self.database_url).password if self.database_url else None
-        return tuple(s for s in (self.token, self.webhook_secret, password) if s)
+        password = dsn_password(self.database_url)
+        encoded = quote(password, safe="") if password else None
+        return tuple(s for s in (self.token, self.webhook_secret, password, encoded) if s)
 
     @property
     def replica(self) -> str:
@@ -163,10 +232,7 @@ class Config:
                                   "Telegram can post updates to the bot")
         if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
             raise ConfigError("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 chars)")
-        database_url = get("DATABASE_URL")
-        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
-            raise ConfigError("DATABASE_URL must be a PostgreSQL URL, postgresql://user:password@host:5432/dbname "
-                              "(leave it unset for the SQLite file at DATABASE_PATH)")
+        database_url = postgres_dsn(env)
         return cls(
             token=token,
             api_url=_bot_api_url("TELEGRAM_API_URL", get("TELEGRAM_API_URL"), DEFAULT_API_URL),

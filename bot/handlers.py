@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from gettext import NullTranslations as Tr
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -25,10 +37,11 @@ from telegram.ext import (
     filters,
 )
 
-from recommender.adapt import adapt
+from recommender.decision import Decision, decide
 from recommender.music.service import Pick
+from recommender.store.base import HistoryStore, Reading
 from recommender.text_mood import TextReading, read_text
-from recommender.types import MOODS, Song
+from recommender.types import Song
 from recommender.vision.calibration import MoodReading
 from recommender.vision.imageio import WORK_SIDE, ImageError
 
@@ -60,6 +73,12 @@ def _mentions_bot(message: Message, username: str | None) -> bool:
         return True
     caption = (message.caption or "").casefold()
     return bool(username) and f"@{username.casefold()}" in caption
+
+
+def _owner(update: Update) -> int | None:
+    """Who may press the buttons of the answer to this update: in a group its sender, in a
+    private chat None (only its one person can press there)."""
+    return None if _is_private(update) else _sender_id(update)
 
 
 def _sender_id(update: Update) -> int | None:
@@ -112,6 +131,8 @@ async def _admitted(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: st
         return True
     trace = current_trace()
     if verdict is Verdict.DROP:
+        if update.callback_query is not None:  # every press is answered, or its spinner spins on
+            await _answered(update.callback_query)
         trace.done("dropped_flood")
         return False
     notice = texts.flooded(await _tr(update, context), kind, services.floods.limit(kind))
@@ -142,19 +163,71 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await _admitted_text(update, context):
         return
     tr = await _tr(update, context)
-    await _reply(update, texts.start(tr) if _is_private(update) else texts.group_hint(tr))
+    if _is_private(update):
+        await _reply(update, texts.start(tr), reply_markup=keyboards.start_keyboard(tr))
+    else:
+        await _reply(update, texts.group_hint(tr))
     current_trace().done("start")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A short overview; each detail is a button that edits itself into this message."""
     if not await _admitted_text(update, context):
         return
-    await _reply(update, texts.help_text(await _tr(update, context), svc.get(context).bot_username))
+    tr = await _tr(update, context)
+    await _reply(update, texts.help_text(tr, svc.get(context).bot_username),
+                 reply_markup=keyboards.help_keyboard(tr, _owner(update)))
     current_trace().done("help")
 
 
+async def help_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /help detail (or back to the overview), edited into the pressed message."""
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    pressed = await _presser(update, context, lambda d: keyboards.parse_section(d, keyboards.HELP_SECTIONS + ("top",)))
+    if pressed is None:
+        return
+    user_id, section = pressed
+    tr = await _tr(update, context)
+    owner = None if _is_private(update) else user_id
+    username = svc.get(context).bot_username
+    text, current = (texts.help_text(tr, username), None) if section == "top" \
+        else (texts.help_section(tr, section, username), section)
+    markup = keyboards.help_keyboard(tr, owner, current)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:  # a double tap (shown already), or too old to edit: send it instead
+        if "not modified" not in exc.message:
+            await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML,
+                                           reply_markup=markup)
+    await _answered(query)
+    current_trace().done("help_detail")
+
+
+async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /start button: the how-it-works text, or the mood picker, as a new message."""
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    pressed = await _presser(update, context, lambda d: keyboards.parse_section(d, keyboards.SHOW_SECTIONS))
+    if pressed is None:
+        return
+    user_id, section = pressed
+    tr = await _tr(update, context)
+    owner = None if _is_private(update) else user_id
+    chat_id = _chat_of(query, user_id)
+    if section == "mood":
+        await context.bot.send_message(chat_id, texts.mood_prompt(tr), reply_markup=keyboards.mood_keyboard(tr, owner))
+    else:
+        await context.bot.send_message(chat_id, texts.help_section(tr, "how", svc.get(context).bot_username),
+                                       parse_mode=ParseMode.HTML,
+                                       reply_markup=keyboards.help_keyboard(tr, owner, "how"))
+    await _answered(query)
+    current_trace().done("start_button", section=section)
+
+
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user_id = await _personal_command(update, context)
+    # Private only: in a group a tappable "/forget@bot" would erase whoever taps it.
+    user_id = await _personal_command(update, context, private_only=True)
     if user_id is None:
         return
     services = svc.get(context)
@@ -193,7 +266,7 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     language = _speak(update, services, stored)
     chosen = stored if services.languages.get(stored) else None  # one no longer spoken: none ticked
     await _reply(update, texts.language_prompt(language.tr, language.name),
-                 reply_markup=keyboards.language_keyboard(language.tr, services.languages, chosen))
+                 reply_markup=keyboards.language_keyboard(language.tr, services.languages, chosen, _owner(update)))
     current_trace().done("language_menu")
 
 
@@ -203,18 +276,23 @@ async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     services = svc.get(context)
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    pressed = await _presser(update, context, keyboards.parse_language(query.data, services.languages))
+    pressed = await _presser(update, context, lambda d: keyboards.parse_language(d, services.languages))
     if pressed is None:
         return
     user_id, code = pressed
     chosen = None if code == AUTO else code
-    await services.store.set_language(user_id, chosen)
-    language = _speak(update, services, chosen)  # the choice just made, not the one read before
-    confirmation = texts.language_set(language.tr)
-    try:
-        await query.edit_message_text(confirmation, parse_mode=ParseMode.HTML)
-    except BadRequest:  # too old to edit, or the same text: say it anew
-        await context.bot.send_message(_chat_of(query, user_id), confirmation, parse_mode=ParseMode.HTML)
+    async with _once(context, ("lang", _chat_of(query, user_id), _message_id(query))) as first:
+        if not first:  # a double tap: the menu is answered already
+            await _answered(query)
+            current_trace().done("pressed_again")
+            return
+        await services.store.set_language(user_id, chosen)
+        language = _speak(update, services, chosen)  # the choice just made, not the one read before
+        confirmation = texts.language_set(language.tr)
+        try:
+            await query.edit_message_text(confirmation, parse_mode=ParseMode.HTML)
+        except BadRequest:  # too old to edit: say it anew
+            await context.bot.send_message(_chat_of(query, user_id), confirmation, parse_mode=ParseMode.HTML)
     if _is_private(update):
         await _chat_commands(context, user_id, None if chosen is None else language)
     await _answered(query)
@@ -257,7 +335,8 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pick = await _serve(services, user_id, mood)
     reply = texts.felt_reply(language.tr, pick, reading.feeling) if reading.feeling \
         else texts.asked_reply(language.tr, pick, from_text=True)
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(language.tr, mood, pick.lift_step),
+    await _reply(update, reply,
+                 reply_markup=keyboards.song_keyboard(language.tr, pick.song.url, mood, pick.lift_step),
                  link_preview_options=_song_options(pick.song))
     current_trace().done("text_mood")  # no mood or feeling in the log: what someone wrote stays theirs
 
@@ -280,7 +359,7 @@ async def mood_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not await _admitted_text(update, context):
         return
     tr = await _tr(update, context)
-    await _reply(update, texts.mood_prompt(tr), reply_markup=keyboards.mood_keyboard(tr))
+    await _reply(update, texts.mood_prompt(tr), reply_markup=keyboards.mood_keyboard(tr, _owner(update)))
     current_trace().done("mood_menu")
 
 
@@ -302,7 +381,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The mood chart as a photo, drawn in the worker pool (never on the event loop), in memory."""
+    """The mood chart as a photo, drawn in the chart pool (never on the event loop), in memory."""
     user_id = await _personal_command(update, context, private_only=True)
     if user_id is None:
         return
@@ -316,10 +395,9 @@ async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _reply(update, texts.diary_empty(tr))
         trace.done("diary", moods=0)
         return
-    loop = asyncio.get_running_loop()
-    try:
-        png = await loop.run_in_executor(services.executor, diary.render, events,
-                                         texts.diary_labels(tr, diary.DAYS), now)
+    labels = texts.diary_labels(tr, diary.DAYS)
+    try:  # the chart pool, not the selfies' one; the same moods and words: the last chart again
+        png = await services.charts.draw(user_id, (tuple(events), labels), diary.render, events, labels, now)
     except Exception as exc:  # a drawing failure is this reply's problem, not the bot's
         LOG.warning("update %s: diary drawing failed: %s", trace.update_id, type(exc).__name__)
         await _reply(update, texts.diary_failed(tr))
@@ -490,62 +568,80 @@ async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id:
         trace.done("no_face")
         return
     seen = services.calibration.read(analysis.faces[0].scores.probs)
-    mood, mood_probs = await _decide(services, user_id, seen)
+    decision = await _decide(services, user_id, seen)
+    mood = decision.mood
     # Only scores and the mood are kept, never the photo; the id goes into the buttons.
     reading = await services.store.add_reading(user_id, "selfie", mood, seen.scores)
-    if mood_probs[MOODS.index(mood)] < services.calibration.unsure_below:
-        likeliest = tuple(sorted(MOODS, key=lambda m: -mood_probs[MOODS.index(m)])[:2])
-        await _reply(update, texts.unsure_reply(
-            tr, emotion=seen.emotion, confidence=seen.confidence,
-            moods=likeliest, n_faces=len(analysis.faces)),  # type: ignore[arg-type]
-            reply_markup=keyboards.pick_keyboard(tr, reading, likeliest))
+    owner = _owner(update)
+    if decision.asks:
+        # The best guess is offered first, beside the runner-up, and "Other…" opens all four.
+        unsure = texts.unsure_reply(tr, moods=decision.offered, n_faces=len(analysis.faces))  # type: ignore[arg-type]
+        await _reply(update, unsure,
+                     reply_markup=keyboards.pick_keyboard(tr, reading, decision.offered, owner, other=True))
         trace.done("unsure", faces=len(analysis.faces))
         return
     pick = await services.songs.next(user_id, mood)
-    reply = texts.analysis_reply(tr, emotion=seen.emotion, confidence=seen.confidence, mood=mood,
-                                 n_faces=len(analysis.faces), pick=pick)
+    reply = texts.analysis_reply(tr, emotion=seen.emotion, confidence=decision.confidence, mood=mood,
+                                 n_faces=len(analysis.faces), pick=pick, adapted=mood != seen.mood)
     if pick is None:
         await _reply(update, reply)
         trace.done("no_songs")
         return
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(tr, mood, pick.lift_step, reading),
+    await _reply(update, reply,
+                 reply_markup=keyboards.song_keyboard(tr, pick.song.url, mood, pick.lift_step, reading, owner),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
 
-async def _decide(services: svc.Services, user_id: int, seen: MoodReading) -> tuple[str, tuple[float, ...]]:
-    """The mood to answer and the calibrated mood probabilities behind it, tilted toward the moods
-    this person chose in past corrections (bounded: recommender/adapt.py); without any, the
-    calibrated reading's own decision."""
-    probs = seen.mood_probs
+async def _decide(services: svc.Services, user_id: int, seen: MoodReading) -> Decision:
+    """Answer or ask, on the calibrated mood probabilities tilted toward the moods this person chose
+    in past corrections (bounded: recommender/adapt.py); `python -m recommender --json` prints the
+    same decision for a person without corrections."""
     counts = await services.store.chosen_counts(user_id)
-    if not any(counts.values()):
-        return seen.mood, probs
-    adapted = adapt(probs, counts)
-    return MOODS[max(range(len(MOODS)), key=adapted.__getitem__)], adapted
+    return decide(seen, services.calibration.unsure_below, counts)
 
 
-# --- "More" ------------------------------------------------------------------------------------
+# --- buttons -----------------------------------------------------------------------------------
+# Every press is answered exactly once (the spinner stops): by its handler, by _presser when it
+# is refused, or by the error handler. A picker, once answered, shows the choice and loses its
+# buttons; a press that comes twice (a double tap) serves nothing new and counts once.
+
+ANSWERED_KEPT = 10_000  # presses remembered per process, to answer a double tap once
+
 
 async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The query is answered exactly once: after the song is sent (stopping the spinner), or,
-    when anything fails before, by the error handler with an alert."""
+    """The next song as a new message; the pressed message loses its More (the newest song has it)."""
     services = svc.get(context)
     trace = current_trace()
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    request = keyboards.parse_more(query.data)
-    pressed = await _presser(update, context, request if request and services.songs.knows(request.mood) else None)
+    pressed = await _presser(update, context, _known(services, keyboards.parse_more, lambda r: r.mood))
     if pressed is None:
         return
     user_id, request = pressed
     tr = await _tr(update, context)
-    pick = await _serve(services, user_id, request.mood, after=request.step or 0)
-    await _send_song(context, query, user_id, texts.more_reply(tr, pick), pick,
-                     keyboards.more_keyboard(tr, request.mood, pick.lift_step))
+    async with _once(context, ("more", _chat_of(query, user_id), _message_id(query), query.data)) as first:
+        if not first:
+            await _toast(query, texts.already_sent(tr))
+            trace.done("pressed_again")
+            return
+        pick = await _serve(services, user_id, request.mood, after=request.step or 0)
+        owner = None if _is_private(update) else user_id
+        await _send_song(context, query, user_id, texts.more_reply(tr, pick), pick,
+                         keyboards.song_keyboard(tr, pick.song.url, request.mood, pick.lift_step, owner=owner))
     await _answered(query)
+    await _edit_markup(query, _without(query.message, query.data))
     trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
+
+
+def _known(services: svc.Services, parse: Callable[[str | None], T | None],
+           mood_of: Callable[[T], str]) -> Callable[[str | None], T | None]:
+    """A parser that also refuses moods the catalog has no songs for."""
+    def parsed(data: str | None) -> T | None:
+        request = parse(data)
+        return request if request is not None and services.songs.knows(mood_of(request)) else None
+    return parsed
 
 
 async def _serve(services: svc.Services, user_id: int, mood: str, after: int | None = None) -> Pick:
@@ -569,26 +665,58 @@ def _chat_of(query: Any, user_id: int) -> int:
     return query.message.chat.id if query.message else user_id
 
 
-async def _presser(update: Update, context: ContextTypes.DEFAULT_TYPE, request: T | None) -> tuple[int, T] | None:
-    """Who pressed a button and what it asks for (its data, parsed and checked by the caller), or
-    None when the press is answered here: a stale or forged button (None) gets the alert, a
-    flood the notice."""
+def _message_id(query: Any) -> int:
+    return query.message.message_id if query.message else 0
+
+
+def _readable(message: MaybeInaccessibleMessage | None) -> Message | None:
+    """The pressed message with its text and buttons, or None when Telegram no longer sends them."""
+    return message if isinstance(message, Message) else None
+
+
+def _button_data(message: Message) -> set[str]:
+    markup = message.reply_markup
+    return {b.callback_data for row in (markup.inline_keyboard if markup else ()) for b in row
+            if isinstance(b.callback_data, str)}
+
+
+async def _presser(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                   parse: Callable[[str | None], T | None]) -> tuple[int, T] | None:
+    """Who pressed a button and what it asks for (its data without the owner, parsed by `parse`),
+    or None when the press is answered here: someone else's button gets the "not yours" alert,
+    data `parse` refuses (an older bot, forged) or that the message no longer shows (used, or
+    forged onto it) the stale alert, a flood the notice (or, after it, an empty answer)."""
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
+    user_id = query.from_user.id
+    message = _readable(query.message)
+    data, owner = keyboards.split_owner(query.data)
+    if owner is None and message is not None and not _is_private(update) and message.reply_to_message \
+            and message.reply_to_message.from_user and not message.reply_to_message.from_user.is_bot:
+        owner = message.reply_to_message.from_user.id  # an older group message: the one it answers
+    if owner is not None and owner != user_id:
+        await query.answer(texts.not_yours(await _tr(update, context)), show_alert=True)
+        current_trace().done("not_yours")
+        return None
+    request = parse(data)
     if request is None:
         await _stale(update, context)
         return None
-    user_id = query.from_user.id
+    if message is not None and query.data not in _button_data(message):
+        await _stale(update, context, gone=True)
+        return None
     return (user_id, request) if await _admitted(update, context, "press", user_id) else None
 
 
-async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE, reading_gone: bool = False) -> None:
-    """An alert for a button that no longer works: its photo's reading is gone, or the button is
-    from an older version of the bot (or forged)."""
+async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE, reading_gone: bool = False,
+                 gone: bool = False) -> None:
+    """An alert for a button that no longer works: its photo's reading is gone, the message no
+    longer has it (already answered), or it is from an older version of the bot (or forged)."""
     query = update.callback_query
     assert query is not None
     tr = await _tr(update, context)
-    await query.answer(texts.reading_unknown(tr) if reading_gone else texts.more_unknown(tr), show_alert=True)
+    text = texts.reading_unknown(tr) if reading_gone else texts.button_gone(tr) if gone else texts.more_unknown(tr)
+    await query.answer(text, show_alert=True)
     current_trace().done("stale_button")
 
 
@@ -599,66 +727,179 @@ async def _answered(query: Any) -> None:
         pass  # too old (~15 min) or unreachable: the reply is there, the spinner stops by itself
 
 
+async def _toast(query: Any, text: str) -> None:
+    """A short notice at the top of the chat, for a press that changes nothing."""
+    try:
+        await query.answer(text)
+    except TelegramError:
+        pass
+
+
+class _Once:
+    """The first of concurrent or repeated presses on one button: True once, then False."""
+
+    def __init__(self, context: ContextTypes.DEFAULT_TYPE, key: Hashable) -> None:
+        data = context.bot_data
+        self.done: OrderedDict[Hashable, bool] = data.setdefault("answered_presses", OrderedDict())
+        self.locks: dict[Hashable, asyncio.Lock] = data.setdefault("press_locks", {})
+        self.key = key
+
+    async def __aenter__(self) -> bool:
+        self.lock = self.locks.setdefault(self.key, asyncio.Lock())
+        await self.lock.acquire()
+        return self.key not in self.done
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        if kind is None:  # a failure leaves the button to be pressed again
+            self.done[self.key] = True
+            while len(self.done) > ANSWERED_KEPT:
+                self.done.popitem(last=False)
+        self.lock.release()
+        if not self.lock.locked():
+            self.locks.pop(self.key, None)
+
+
+def _once(context: ContextTypes.DEFAULT_TYPE, key: Hashable) -> _Once:
+    return _Once(context, key)
+
+
+def _without(message: MaybeInaccessibleMessage | None, data: str | None) -> InlineKeyboardMarkup | None:
+    """The pressed message's keyboard without the pressed button; None when nothing changes."""
+    readable = _readable(message)
+    if readable is None or readable.reply_markup is None:
+        return None
+    rows = [[b for b in row if b.callback_data != data] for row in readable.reply_markup.inline_keyboard]
+    kept = InlineKeyboardMarkup([row for row in rows if row])
+    return None if kept == readable.reply_markup else kept
+
+
+async def _edit_markup(query: Any, markup: InlineKeyboardMarkup | None) -> None:
+    """Cosmetic: a failure (message gone, too old) leaves the old buttons, which answer politely."""
+    if markup is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=markup)
+    except TelegramError:
+        pass
+
+
+async def _close_picker(query: Any, tr: Tr, mood: str) -> None:
+    """An answered picker: its text shows the choice, and only its link buttons stay."""
+    message = _readable(query.message)
+    if message is None:
+        return
+    links = keyboards.link_rows(message.reply_markup)
+    url = links[0][0].url if links else None
+    try:
+        await query.edit_message_text(
+            f"{message.text_html}\n\n{texts.you_chose(tr, mood)}", parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup(links),
+            link_preview_options=LinkPreviewOptions(url=url) if url else NO_PREVIEW)
+    except TelegramError:
+        await _edit_markup(query, InlineKeyboardMarkup(links))
+
+
+async def _choice_of(store: HistoryStore, user_id: int, reading: Reading) -> str | None:
+    """The mood already chosen for a selfie's reading, if any (its diary mark says so)."""
+    marks = await store.mood_marks(user_id, since=reading.at)
+    mark = next((m for m in marks if m.at == reading.at), None)
+    return mark.mood if mark is not None and mark.chosen and reading.source == "selfie" else None
+
+
 async def fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """"Not my mood": the four moods replace the buttons of that same message."""
+    """"Not my mood" (or "Other…"): the four moods replace the choice buttons of that same message."""
     services = svc.get(context)
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    pressed = await _presser(update, context, keyboards.parse_fix(query.data))
+    pressed = await _presser(update, context, keyboards.parse_fix)
     if pressed is None:
         return
     user_id, reading_id = pressed
-    if await services.store.reading(user_id, reading_id) is None:
+    reading = await services.store.reading(user_id, reading_id)
+    if reading is None:
         await _stale(update, context, reading_gone=True)
         return
     tr = await _tr(update, context)
-    markup = keyboards.pick_keyboard(tr, reading_id)
+    chosen = await _choice_of(services.store, user_id, reading)
+    if chosen is not None:
+        await _toast(query, texts.already_chosen(tr, chosen))
+        await _close_picker(query, tr, chosen)
+        current_trace().done("pressed_again")
+        return
+    owner = None if _is_private(update) else user_id
+    markup = keyboards.pick_keyboard(tr, reading_id, owner=owner,
+                                     keep=keyboards.link_rows(getattr(query.message, "reply_markup", None)))
     try:
         await query.edit_message_reply_markup(reply_markup=markup)
     except BadRequest:  # the message is gone or too old to edit: offer the moods anew
-        await context.bot.send_message(_chat_of(query, user_id), texts.mood_prompt(tr), reply_markup=markup)
+        await context.bot.send_message(_chat_of(query, user_id), texts.mood_prompt(tr),
+                                       reply_markup=keyboards.pick_keyboard(tr, reading_id, owner=owner))
     await _answered(query)
     current_trace().done("fix_opened")
 
 
 async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A mood chosen for a reading: recorded (scores + chosen mood), then a song of that mood."""
+    """A mood chosen for a reading: recorded once (scores + chosen mood), then a song of that mood;
+    the picker shows the choice and loses its buttons."""
     services = svc.get(context)
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    request = keyboards.parse_pick(query.data)
-    pressed = await _presser(update, context, request if request and services.songs.knows(request.mood) else None)
+    pressed = await _presser(update, context, _known(services, keyboards.parse_pick, lambda r: r.mood))
     if pressed is None:
         return
     user_id, request = pressed
-    reading = await services.store.reading(user_id, request.reading)
-    if reading is None or not await services.store.add_choice(user_id, reading.id, request.mood):
-        await _stale(update, context, reading_gone=True)
-        return
     tr = await _tr(update, context)
-    song = await _serve(services, user_id, request.mood)
+    async with _once(context, ("pick", user_id, request.reading)):  # a double tap waits, then sees the choice
+        reading = await services.store.reading(user_id, request.reading)
+        if reading is None:
+            await _stale(update, context, reading_gone=True)
+            return
+        chosen = await _choice_of(services.store, user_id, reading)
+        if chosen is not None:
+            await _toast(query, texts.already_chosen(tr, chosen))
+            await _close_picker(query, tr, chosen)
+            current_trace().done("pressed_again")
+            return
+        if not await services.store.add_choice(user_id, reading.id, request.mood):
+            chosen = await _choice_of(services.store, user_id, reading)  # another replica was first
+            if chosen is None:
+                await _stale(update, context, reading_gone=True)
+            else:
+                await _toast(query, texts.already_chosen(tr, chosen))
+                await _close_picker(query, tr, chosen)
+            return
+        song = await _serve(services, user_id, request.mood)
+    owner = None if _is_private(update) else user_id
     await _send_song(context, query, user_id, texts.chosen_reply(tr, song, corrected=request.mood != reading.mood),
-                     song, keyboards.more_keyboard(tr, request.mood, song.lift_step, reading.id))
+                     song, keyboards.song_keyboard(tr, song.song.url, request.mood, song.lift_step, owner=owner))
     await _answered(query)
+    await _close_picker(query, tr, request.mood)
     current_trace().done("picked", corrected=int(request.mood != reading.mood))
 
 
 async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A mood from /mood: stored as a chosen mood (for the diary), then a song of it."""
+    """A mood from /mood: stored as a chosen mood (for the diary), then a song of it; the picker
+    shows the choice and loses its buttons."""
     services = svc.get(context)
     query = update.callback_query
     assert query is not None  # a CallbackQueryHandler's update
-    mood = keyboards.parse_mood(query.data)
-    pressed = await _presser(update, context, mood if mood and services.songs.knows(mood) else None)
+    pressed = await _presser(update, context, _known(services, keyboards.parse_mood, lambda m: m))
     if pressed is None:
         return
     user_id, mood = pressed
     tr = await _tr(update, context)
-    await services.store.add_reading(user_id, "mood", mood)
-    song = await _serve(services, user_id, mood)
-    await _send_song(context, query, user_id, texts.asked_reply(tr, song, from_text=False), song,
-                     keyboards.more_keyboard(tr, mood, song.lift_step))
+    async with _once(context, ("mood", _chat_of(query, user_id), _message_id(query))) as first:
+        if not first:
+            await _toast(query, texts.already_sent(tr))
+            current_trace().done("pressed_again")
+            return
+        await services.store.add_reading(user_id, "mood", mood)
+        song = await _serve(services, user_id, mood)
+        owner = None if _is_private(update) else user_id
+        await _send_song(context, query, user_id, texts.asked_reply(tr, song, from_text=False), song,
+                         keyboards.song_keyboard(tr, song.song.url, mood, song.lift_step, owner=owner))
     await _answered(query)
+    await _close_picker(query, tr, mood)
     current_trace().done("mood_chosen")
 
 
@@ -717,6 +958,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("history", history, filters=chats))
     app.add_handler(CommandHandler("diary", diary_command, filters=chats))
     app.add_handler(CommandHandler("language", language_command, filters=chats))
+    register_settings(app)  # before the text handler, which would take /settings as a text
     # Before the photo handler: Telegram also fills `document` for GIF animations.
     app.add_handler(MessageHandler(
         chats & (filters.Sticker.ALL | filters.VIDEO | filters.VIDEO_NOTE | filters.VOICE
@@ -728,5 +970,59 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(pick, pattern=keyboards.PICK_PATTERN))
     app.add_handler(CallbackQueryHandler(mood_pressed, pattern=keyboards.MOOD_PATTERN))
     app.add_handler(CallbackQueryHandler(language_pressed, pattern=keyboards.LANGUAGE_PATTERN))
+    app.add_handler(CallbackQueryHandler(help_pressed, pattern=keyboards.HELP_PATTERN))
+    app.add_handler(CallbackQueryHandler(show_pressed, pattern=keyboards.SHOW_PATTERN))
     app.add_handler(CallbackQueryHandler(unknown_callback))
     app.add_error_handler(on_error)
+
+
+# --- /settings: the opt-in to explicit and dark songs (recommender.music.rules) -----------------
+
+SETTINGS_PATTERN = r"^set:mature:[01]$"
+
+
+def _settings_markup(tr: Tr, on: bool) -> InlineKeyboardMarkup:
+    """One button that flips the opt-in; its data says the state it asks for."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.mature_button(tr, on),
+                                                       callback_data=f"set:mature:{int(not on)}")]])
+
+
+def _asked_setting(data: str | None) -> bool | None:
+    """The opt-in state a /settings button asks for, or None for data it does not carry."""
+    return data.endswith(":1") if data and re.fullmatch(SETTINGS_PATTERN, data) else None
+
+
+async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user_id = await _personal_command(update, context)
+    if user_id is None:
+        return
+    on = await svc.get(context).store.get_mature(user_id)
+    tr = await _tr(update, context)
+    await _reply(update, texts.settings_mature(tr, on), reply_markup=_settings_markup(tr, on))
+    current_trace().done("settings")
+
+
+async def settings_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The opt-in flipped: stored for the presser (whoever sent /settings), the message edited."""
+    query = update.callback_query
+    assert query is not None  # a CallbackQueryHandler's update
+    pressed = await _presser(update, context, _asked_setting)
+    if pressed is None:
+        return
+    user_id, on = pressed
+    await svc.get(context).store.set_mature(user_id, on)
+    tr = await _tr(update, context)
+    text, markup = texts.settings_mature(tr, on), _settings_markup(tr, on)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest:  # too old to edit, or unchanged (pressed twice): say it anew
+        await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML,
+                                       reply_markup=markup)
+    await _answered(query)
+    current_trace().done("settings_chosen", mature=int(on))
+
+
+def register_settings(app: Application) -> None:
+    chats = (filters.ChatType.PRIVATE | filters.ChatType.GROUPS) & ~filters.UpdateType.EDITED
+    app.add_handler(CommandHandler("settings", settings_command, filters=chats))
+    app.add_handler(CallbackQueryHandler(settings_pressed, pattern=SETTINGS_PATTERN))

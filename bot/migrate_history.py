@@ -13,10 +13,20 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from .backup import BackupError, check_history, open_readonly
-from .config import history_location, load_env_file
+from .config import ConfigError, database_path, dsn_password, load_env_file, postgres_dsn
+
+BATCH = 5000  # rows per fetch from SQLite
+
+
+def _rows(db: sqlite3.Connection, sql: str) -> Iterator[tuple]:
+    """The rows of a query, fetched in batches: a 2 M-song history is never held in memory."""
+    cursor = db.execute(sql)
+    while batch := cursor.fetchmany(BATCH):
+        yield from batch
 
 
 async def migrate(source: Path, url: str) -> tuple[int, int]:
@@ -25,23 +35,22 @@ async def migrate(source: Path, url: str) -> tuple[int, int]:
 
     with contextlib.closing(open_readonly(source)) as db:
         check_history(db, source)
-        songs = db.execute("SELECT user_id, mood, track_id, cycle, served_at FROM served ORDER BY id").fetchall()
-        has_settings = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'user_settings'").fetchone()
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = {row[1] for row in db.execute("PRAGMA table_info(user_settings)")}
         language = "language" if "language" in columns else "NULL"  # files older than /language
-        settings = (db.execute(f"SELECT user_id, lift, updated_at, {language} FROM user_settings").fetchall()
-                    if has_settings else [])
-        has_moods = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'choices'").fetchone()
-        readings = (db.execute("SELECT id, user_id, at, source, mood, scores FROM readings").fetchall()
-                    if has_moods else [])
-        choices = (db.execute("SELECT id, reading_id, user_id, mood, at FROM choices").fetchall()
-                   if has_moods else [])
-    store = await PostgresHistoryStore.open(url)
-    try:
-        await store.import_history(songs, settings, readings, choices)
-    finally:
-        await store.close()
-    return len(songs), len(settings)
+        songs = db.execute("SELECT COUNT(*) FROM served").fetchone()[0]
+        users = db.execute("SELECT COUNT(*) FROM user_settings").fetchone()[0] if "user_settings" in tables else 0
+        store = await PostgresHistoryStore.open(url)
+        try:
+            await store.import_history(
+                _rows(db, "SELECT user_id, mood, track_id, cycle, served_at FROM served ORDER BY id"),
+                _rows(db, f"SELECT user_id, lift, updated_at, {language} FROM user_settings")
+                if "user_settings" in tables else (),
+                _rows(db, "SELECT id, user_id, at, source, mood, scores FROM readings") if "readings" in tables else (),
+                _rows(db, "SELECT id, reading_id, user_id, mood, at FROM choices") if "choices" in tables else ())
+        finally:
+            await store.close()
+    return songs, users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,10 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", dest="url", help="the PostgreSQL URL (default: DATABASE_URL)")
     args = parser.parse_args(argv)
     load_env_file()
-    path, env_url = history_location()
-    source = args.source or path
-    url = args.url or env_url or ""
-    if not url.startswith(("postgresql://", "postgres://")):
+    source = args.source or database_path()
+    try:
+        url = postgres_dsn(url=args.url) if args.url else postgres_dsn()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if url is None:
         print("error: give the PostgreSQL URL with --to or DATABASE_URL (postgresql://user:pass@host:5432/db)",
               file=sys.stderr)
         return 2
@@ -63,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # asyncpg's connection and server errors: one line, no password
-        print(f"error: cannot migrate into PostgreSQL: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = f"cannot migrate into PostgreSQL: {type(exc).__name__}: {exc}"
+        password = dsn_password(url)
+        print(f"error: {message.replace(password, '<redacted>') if password else message}", file=sys.stderr)
         return 2
     print(f"ok: copied {songs} songs and {users} users' settings from {source} to PostgreSQL")
     return 0

@@ -12,6 +12,7 @@ from recommender.music.service import SongService
 from recommender.store.base import HistoryStore
 from recommender.vision.calibration import Calibration, shipped
 
+from .charts import Charts
 from .config import Config
 from .downloads import Downloader
 from .i18n import Languages
@@ -34,13 +35,16 @@ class Services:
     languages: Languages = field(default_factory=Languages.load)  # the catalogs, read once
     floods: Floods = field(init=False)
     downloads: Downloader = field(init=False)
+    charts: Charts = field(init=False)  # the diary's own pool: charts never queue before selfies
 
     def __post_init__(self) -> None:
         c = self.config
         self.floods = Floods(c.photos_per_minute, c.texts_per_minute, c.presses_per_minute)
         self.downloads = Downloader(c.max_download_bytes, connections=c.max_concurrent_updates)
+        self.charts = Charts()
 
     async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.charts.close)
         await self.downloads.aclose()
         await self.store.close()
 

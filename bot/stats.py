@@ -20,19 +20,26 @@ import aiosqlite
 from recommender.store.base import FieldStats
 from recommender.types import MOODS
 
-from .config import history_location, load_env_file
+from .config import ConfigError, history_location, load_env_file
 
 
 async def read_stats(path: Path | None = None, url: str | None = None) -> FieldStats:
-    if url:
-        from recommender.store.postgres import PostgresHistoryStore
+    from recommender.store.sqlite import DatabaseUnusable, SQLiteHistoryStore
 
-        store = await PostgresHistoryStore.open(url)
+    if url:
+        import asyncpg
+
+        from recommender.store.postgres import PostgresHistoryStore, where
+
+        store = await PostgresHistoryStore.open(url, read_only=True)  # never creates tables
         try:
             return await store.field_stats()
+        except asyncpg.UndefinedTableError:
+            return FieldStats()  # a history from before moods were kept
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise DatabaseUnusable(f"cannot read {where(url)}: {type(exc).__name__}") from None
         finally:
             await store.close()
-    from recommender.store.sqlite import DatabaseUnusable, SQLiteHistoryStore
 
     assert path is not None
     if not path.is_file():
@@ -81,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.store.sqlite import DatabaseUnusable
 
     load_env_file()
-    path, url = history_location()
     try:
+        path, url = history_location()
         stats = asyncio.run(read_stats(path, url))
-    except DatabaseUnusable as exc:
+    except (ConfigError, DatabaseUnusable) as exc:
         print(f"bot.stats: {exc}", file=sys.stderr)
         return 2
     print(report(stats))

@@ -127,12 +127,28 @@ def when(tr: Tr, at: float) -> str:
 
 def start(tr: Tr) -> str:
     return tr.gettext(
-        "Hi! 👋 Send me a selfie and I'll guess how you feel and pick a song for that mood.\n\n"
-        "📸 Just send a photo of your face (a normal photo, or an image file).\n"
-        "🎵 Tap <b>More</b> under a song for another one — I won't repeat myself.\n"
-        "🎭 Read you wrong? Tap <b>Not my mood</b> and choose.\n"
-        "💬 No selfie? Tell me how you feel (\"need to calm down\", 😢) or use /mood.\n\n"
-        "/help explains how it works and what I keep. /language changes my language.")
+        "Hi! 👋 Send me a selfie and I'll pick a song for the mood on your face.\n\n"
+        "📸 A normal photo of your face is all I need; I read it in memory and never keep it.\n"
+        "🎵 Under each song: <b>More</b> for another one, <b>Not my mood</b> if I read you wrong.\n"
+        "💬 No selfie? Tell me how you feel (\"need to calm down\", 😢).\n\n"
+        "/help has the details, /language changes my language.")
+
+
+def show_button(tr: Tr, section: str) -> str:
+    """/start's buttons: "how" (the how-it-works text) and "mood" (the /mood picker)."""
+    return help_button(tr, "how") if section == "how" else tr.gettext("🎧 Pick a mood")
+
+
+def help_button(tr: Tr, section: str) -> str:
+    """/help's detail buttons (keyboards.HELP_SECTIONS) and "top", back to the overview."""
+    labels = {
+        "how": tr.gettext("📸 How it works"),
+        "learn": tr.gettext("🎭 Buttons and learning"),
+        "privacy": tr.gettext("🔒 What I keep"),
+        "extras": tr.gettext("⬆️ Lift mode and groups"),
+        "top": tr.gettext("◀️ Back"),
+    }
+    return labels[section]
 
 
 def hint(tr: Tr) -> str:
@@ -146,52 +162,66 @@ def group_hint(tr: Tr) -> str:
 
 
 def help_text(tr: Tr, bot_username: str | None = None) -> str:
-    mapping = "\n".join(
-        f"{EMOJI[e]} {escape(emotion_name(tr, e))} → {mood_label(tr, EMOTION_TO_MOOD[e])}" for e in EMOTIONS)
-    moods = "\n".join(f"{MOOD_EMOJI[m]} <b>{escape(mood_name(tr, m))}</b>: {mood_blurb(tr, m)}" for m in MOODS)
+    """The /help overview (at most 1,000 characters in every language); details are a tap away."""
     menu = "\n".join(f"/{name} — {escape(text)}" for name, text in commands(tr))
+    return "\n".join([
+        tr.gettext("<b>How to use me</b>\n"
+                   "📸 Send a selfie: I read your face and answer with a song for that mood.\n"
+                   "🎵 <b>More</b>: another song of that mood. 🎭 <b>Not my mood</b>: pick the right one, "
+                   "and I learn from it.\n"
+                   "🤔 When I'm not sure, I ask instead of guessing.\n"
+                   "💬 No selfie? Write how you feel, or use /mood."),
+        "",
+        tr.gettext("<b>Commands</b>"),
+        menu,
+        "",
+        tr.gettext("Tap a button for the details 👇"),
+    ])
+
+
+def help_section(tr: Tr, section: str, bot_username: str | None = None) -> str:
+    """One /help detail (keyboards.HELP_SECTIONS), edited into the help message on a tap."""
+    if section == "how":
+        mapping = "\n".join(f"{EMOJI[e]} {escape(emotion_name(tr, e))} → {mood_label(tr, EMOTION_TO_MOOD[e])}"
+                            for e in EMOTIONS)
+        moods = "\n".join(f"{MOOD_EMOJI[m]} <b>{escape(mood_name(tr, m))}</b>: {mood_blurb(tr, m)}" for m in MOODS)
+        emotions = ", ".join(escape(emotion_name(tr, e)) for e in EMOTIONS)
+        return "\n".join([
+            tr.gettext("<b>How it works</b>\nI find the faces in your photo, read the emotion of the largest "
+                       "one (one of 7: {emotions}) and map it to a music mood:").format(emotions=emotions),
+            mapping, "", tr.gettext("<b>Moods</b>"), moods])
+    if section == "learn":
+        return "\n".join([
+            tr.gettext("<b>Buttons</b>\n🎵 <b>More</b>: another song of the same mood.\n"
+                       "🎭 <b>Not my mood</b>: choose the mood you are really in and get a song for it.\n"
+                       "When I'm not sure, I offer the two likeliest moods and <b>Other…</b> for all four. "
+                       "The % I show is how sure I am of the mood I picked."),
+            "",
+            tr.gettext("<b>Learning from you</b>\nEach mood you choose after a selfie tilts my next guesses a "
+                       "little toward the moods you pick, for you only. It can only tip a close call (no mood "
+                       "counts more than {bound}× its usual weight), so a few taps never lock you into one "
+                       "mood.").format(bound=f"{ADAPT_BOUND:g}")])
+    if section == "privacy":
+        return "\n".join([
+            tr.gettext("<b>Privacy</b>\nPhotos are processed in memory and never stored. I keep which songs "
+                       "I served you (so I don't repeat them), your settings (/lift, /language), and for each "
+                       "answer the mood and the 7 emotion scores I read (numbers, not the picture) plus any "
+                       "mood you chose. /forget deletes it all."),
+            "",
+            tr.gettext("<b>History and diary</b>\n/history lists your last {n} songs. /diary draws your moods "
+                       "of the last 30 days (from selfies and the moods you chose) with the share of "
+                       "each.").format(n=HISTORY_SIZE)])
     mention = f"@{escape(bot_username)}" if bot_username else tr.gettext("me")
-    emotions = ", ".join(escape(emotion_name(tr, e)) for e in EMOTIONS)
-    sections = [
-        tr.gettext("<b>How it works</b>\nI find the faces in your photo, read the emotion of the largest "
-                   "one (one of 7: {emotions}) and map it to a music mood:").format(emotions=emotions),
-        mapping,
-        "",
-        tr.gettext("<b>Moods</b>"),
-        moods,
-        "",
-        tr.gettext("<b>Buttons</b>\n🎵 <b>More</b>: another song of the same mood.\n"
-                   "🎭 <b>Not my mood</b>: choose the mood you are really in and get a song for it. "
-                   "When I'm not sure, I say so and let you choose between the two likeliest moods."),
-        "",
-        tr.gettext("<b>Learning from you</b>\nEach mood you choose after a selfie tilts my next guesses a "
-                   "little toward the moods you pick, for you only. It can only tip a close call (no mood "
-                   "counts more than {bound}× its usual weight), so a few taps never lock you into one "
-                   "mood.").format(bound=f"{ADAPT_BOUND:g}"),
-        "",
-        tr.gettext("<b>Without a selfie</b>\n/mood shows the four moods; or just write how you feel "
-                   "(\"I feel great\", \"need to calm down\", 😢)."),
-        "",
-        tr.gettext("<b>History and diary</b>\n/history lists your last {n} songs. /diary draws your moods "
-                   "of the last 30 days (from selfies and the moods you chose) with the share of "
-                   "each.").format(n=HISTORY_SIZE),
-        "",
-        tr.gettext("<b>Privacy</b>\nPhotos are processed in memory and never stored. I keep which songs "
-                   "I served you (so I don't repeat them), your settings (/lift, /language), and for each "
-                   "answer the mood and the 7 emotion scores I read (numbers, not the picture) plus any "
-                   "mood you chose. /forget deletes it all."),
-        "",
+    return "\n".join([
         tr.gettext("<b>Lift mode</b>\n/lift turns it on or off: songs start matched to your mood, then "
                    "each 🎵 More moves a step toward brighter, more energetic music (music therapists call "
                    "this the iso principle). Off by default."),
         "",
-        tr.gettext("<b>Groups</b>\nIn a group, add a caption that mentions {mention} to a photo.").format(
-            mention=mention),
+        tr.gettext("<b>Without a selfie</b>\n/mood shows the four moods; or just write how you feel "
+                   "(\"I feel great\", \"need to calm down\", 😢)."),
         "",
-        tr.gettext("<b>Commands</b>"),
-        menu,
-    ]
-    return "\n".join(sections)
+        tr.gettext("<b>Groups</b>\nIn a group, add a caption that mentions {mention} to a photo.").format(
+            mention=mention)])
 
 
 def private_only(tr: Tr) -> str:
@@ -220,7 +250,7 @@ def diary_failed(tr: Tr) -> str:
 
 
 def history_text(tr: Tr, rows: list[tuple[Song | None, str, float]]) -> str:
-    """(song or None when no longer in the catalog, mood, served at) newest first."""
+    """(song or None when no longer in the catalog, mood, served at) newest first; titles link."""
     lines = [tr.gettext("<b>Your last songs</b> (newest first)")]
     gone = tr.gettext("(a song no longer in my list)")
     for i, (song, mood, at) in enumerate(rows, 1):
@@ -228,7 +258,8 @@ def history_text(tr: Tr, rows: list[tuple[Song | None, str, float]]) -> str:
         if song is None:
             lines.append(f"{i}. {gone} · {tail}")
         else:
-            lines.append(f"{i}. <b>{escape(song.name)}</b> — {escape(song.artist)} · {tail}\n{escape(song.url)}")
+            lines.append(f'{i}. <a href="{escape(song.url, quote=True)}"><b>{escape(song.name)}</b></a> — '
+                         f"{escape(song.artist)} · {tail}")
     return "\n".join(lines)
 
 
@@ -267,6 +298,26 @@ def language_auto(tr: Tr) -> str:
     return tr.gettext("🌐 Same as my Telegram")
 
 
+def not_yours(tr: Tr) -> str:
+    """The alert for a press on a message that answers someone else (in a group)."""
+    return tr.gettext("That button belongs to someone else's message — send your own selfie 🙂")
+
+
+def already_sent(tr: Tr) -> str:
+    """A second press on a More button that already served its song."""
+    return tr.gettext("Already sent — it's just below ⬇️")
+
+
+def already_chosen(tr: Tr, mood: str) -> str:
+    """A second press on a picker already answered: nothing new, nothing counted twice."""
+    return tr.gettext("You already picked {mood} for this one ✓").format(mood=mood_label(tr, mood))
+
+
+def you_chose(tr: Tr, mood: str) -> str:
+    """Added to a picker once answered (its buttons gone): what was chosen."""
+    return tr.gettext("✅ Your pick: {mood}").format(mood=mood_label(tr, mood))
+
+
 def language_set(tr: Tr) -> str:
     """Confirms a /language choice, in the chosen language."""
     return tr.gettext("Done! I'll speak English with you from now on. /help shows what I can do.")
@@ -275,14 +326,14 @@ def language_set(tr: Tr) -> str:
 # --- songs -------------------------------------------------------------------------------------
 
 def song_lines(tr: Tr, song: Song, details: Enrichment | None = None) -> str:
-    """Title — artist, then (with Spotify enrichment) the album and a preview link, then the URL."""
-    lines = [f"🎵 <b>{escape(song.name)}</b> — {escape(song.artist)}"]
+    """Title (a link to the song) — artist, then (with Spotify enrichment) the album and a preview
+    link; no raw URL: the "Open in Spotify" button and the preview carry it."""
+    lines = [f'🎵 <a href="{escape(song.url, quote=True)}"><b>{escape(song.name)}</b></a> — {escape(song.artist)}']
     if details is not None and details.album:
         lines.append(f"💿 {escape(details.album)}")
     if details is not None and details.preview_url:
         preview = tr.gettext("30-second preview")
         lines.append(f'▶️ <a href="{escape(details.preview_url, quote=True)}">{preview}</a>')
-    lines.append(escape(song.url))
     return "\n".join(lines)
 
 
@@ -291,13 +342,55 @@ def faces_seen(tr: Tr, n_faces: int) -> str:
                        n_faces).format(n=n_faces)
 
 
+def looks(tr: Tr, emotion: str) -> str:
+    """What the face showed, as the first half of the reply to a selfie."""
+    # TRANSLATORS: what a face showed; a clause about the music follows after " — ". Use words
+    # that fit anyone (no adjective that needs a gender), and keep the <b></b> on the feeling.
+    faces = {
+        "angry": tr.pgettext("face", "You look <b>tense</b>"),
+        "disgust": tr.pgettext("face", "You look <b>put off</b>"),
+        "fear": tr.pgettext("face", "You look <b>worried</b>"),
+        "happy": tr.pgettext("face", "You look <b>happy</b>"),
+        "sad": tr.pgettext("face", "You look <b>sad</b>"),
+        "surprise": tr.pgettext("face", "You look <b>surprised</b>"),
+        "neutral": tr.pgettext("face", "You look <b>neutral</b>"),
+    }
+    return faces.get(emotion, faces["neutral"])
+
+
+def music_for(tr: Tr, emotion: str, mood: str, adapted: bool = False) -> str:
+    """What the music does for that face; `mood` is "🌊 <b>calm</b>" inside the clause;
+    `adapted`: this person's past picks turned the decision to `mood`."""
+    # TRANSLATORS: the second half of the reply to a selfie, after "You look …  — "; {mood} is the
+    # music mood with its emoji ("🌊 calm"), the name as on the mood buttons.
+    usual = {
+        "angry": tr.pgettext("music", "here's something {mood} for that"),
+        "disgust": tr.pgettext("music", "here's something {mood} to clear your head"),
+        "fear": tr.pgettext("music", "here's something {mood} to ease it"),
+        "happy": tr.pgettext("music", "here's something {mood} to keep it going"),
+        "sad": tr.pgettext("music", "here's something {mood} to keep you company"),
+        "surprise": tr.pgettext("music", "here's something {mood} to match it"),
+        "neutral": tr.pgettext("music", "let's start with something {mood}"),
+    }
+    label = f"{MOOD_EMOJI.get(mood, '')} <b>{escape(mood_name(tr, mood))}</b>".strip()
+    if adapted:
+        clause = tr.pgettext("music", "going by your past picks, here's something {mood}")
+    elif EMOTION_TO_MOOD.get(emotion) == mood:
+        clause = usual[emotion]
+    else:  # a decision that weighs all the emotions may differ from the face's usual mood
+        clause = tr.pgettext("music", "here's something {mood} for you")
+    return clause.format(mood=label)
+
+
 def analysis_reply(tr: Tr, *, emotion: str, confidence: float, mood: str, n_faces: int,
-                   pick: Pick | None) -> str:
+                   pick: Pick | None, adapted: bool = False) -> str:
+    """`confidence`: the probability of `mood`, the one decided on (never the emotion's);
+    `adapted`: the person's past picks turned the decision to `mood`."""
     lines = [faces_seen(tr, n_faces)] if n_faces > 1 else []
-    lines.append(tr.gettext("{emoji} You look <b>{emotion}</b> ({percent} sure).").format(
-        emoji=EMOJI.get(emotion, "🙂"), emotion=escape(emotion_name(tr, emotion)), percent=percent(tr, confidence)))
-    lines.append(tr.gettext("Mood: {emoji} <b>{mood}</b>").format(
-        emoji=MOOD_EMOJI.get(mood, ""), mood=escape(mood_name(tr, mood))))
+    # TRANSLATORS: the reply to a selfie: {face} "You look tense", {music} "here's something calm
+    # for that", {percent} how sure the bot is of that music mood ("72%").
+    lines.append(f"{EMOJI.get(emotion, '🙂')} " + tr.gettext("{face} — {music} ({percent} sure).").format(
+        face=looks(tr, emotion), music=music_for(tr, emotion, mood, adapted), percent=percent(tr, confidence)))
     if pick is not None and pick.lift_step is not None:
         lines.append(tr.gettext("⬆️ Lift mode: each 🎵 More moves a step toward brighter songs."))
     if pick is not None and pick.restarted:
@@ -308,13 +401,22 @@ def analysis_reply(tr: Tr, *, emotion: str, confidence: float, mood: str, n_face
     return "\n".join(lines)
 
 
-def unsure_reply(tr: Tr, *, emotion: str, confidence: float, moods: tuple[str, str], n_faces: int) -> str:
+def unsure_reply(tr: Tr, *, moods: tuple[str, str], n_faces: int) -> str:
+    """The two likeliest moods, the best guess first; the buttons offer them and "Other…"."""
     first, second = (f"{MOOD_EMOJI.get(m, '')} <b>{escape(mood_name(tr, m))}</b>" for m in moods)
     lines = [faces_seen(tr, n_faces)] if n_faces > 1 else []
-    lines.append(tr.gettext("🤔 I'm not sure — you look {first} or {second}.").format(first=first, second=second))
-    lines.append(tr.gettext("(Best guess: {emotion}, {percent} sure.) Which is closer?").format(
-        emotion=escape(emotion_name(tr, emotion)), percent=percent(tr, confidence)))
+    lines.append(tr.gettext("🤔 I can't quite read this one. My best guess is {first}, or maybe {second} — "
+                            "which is closer?").format(first=first, second=second))
     return "\n".join(lines)
+
+
+def other_button(tr: Tr) -> str:
+    """Under the unsure reply: all four moods instead of the two offered."""
+    return tr.gettext("Other…")
+
+
+def open_in_spotify_button(tr: Tr) -> str:
+    return tr.gettext("🎧 Open in Spotify")
 
 
 def chosen_reply(tr: Tr, pick: Pick, *, corrected: bool) -> str:
@@ -328,9 +430,9 @@ def chosen_reply(tr: Tr, pick: Pick, *, corrected: bool) -> str:
 
 
 def asked_reply(tr: Tr, pick: Pick, *, from_text: bool) -> str:
-    """A song for a mood named in a text ("sounds like: calm") or picked from /mood."""
+    """A song for a mood named in a text ("Sounds like: calm") or picked from /mood."""
     values = {"emoji": MOOD_EMOJI.get(pick.mood, ""), "mood": escape(mood_name(tr, pick.mood))}
-    head = (tr.gettext("sounds like: <b>{mood}</b> {emoji}") if from_text
+    head = (tr.gettext("Sounds like: <b>{mood}</b> {emoji}") if from_text
             else tr.gettext("A {emoji} {mood} song:")).format(**values)
     if pick.restarted:
         head += "\n" + exhausted(tr, pick.mood)
@@ -427,6 +529,11 @@ def busy_error(tr: Tr) -> str:
     return tr.gettext("Something went wrong on my side 😓 Please try again in a moment.")
 
 
+def button_gone(tr: Tr) -> str:
+    """The alert for a button its message no longer has (already used), or never had (forged)."""
+    return tr.gettext("That button has already been used 🙂")
+
+
 def more_unknown(tr: Tr) -> str:
     return tr.gettext("This button is from an older version of me — send a new photo, please.")
 
@@ -492,11 +599,11 @@ def felt_reply(tr: Tr, pick: Pick, feeling: str) -> str:
     """A song for a feeling that wants music other than its name ("stressed" → calm): the reply
     says what the person sounds, never that they sound calm."""
     heads = {
-        "stressed": tr.gettext("sounds stressed — here's something {emoji} <b>{mood}</b>"),
-        "tired": tr.gettext("sounds tired — here's something {emoji} <b>{mood}</b>"),
-        "angry": tr.gettext("sounds angry — here's something {emoji} <b>{mood}</b>"),
-        "anxious": tr.gettext("sounds anxious — here's something {emoji} <b>{mood}</b>"),
-        "annoyed": tr.gettext("sounds fed up — here's something {emoji} <b>{mood}</b>"),
+        "stressed": tr.gettext("Sounds stressed — here's something {emoji} <b>{mood}</b> for that"),
+        "tired": tr.gettext("Sounds tired — here's something {emoji} <b>{mood}</b> for that"),
+        "angry": tr.gettext("Sounds angry — here's something {emoji} <b>{mood}</b> for that"),
+        "anxious": tr.gettext("Sounds anxious — here's something {emoji} <b>{mood}</b> for that"),
+        "annoyed": tr.gettext("Sounds fed up — here's something {emoji} <b>{mood}</b> for that"),
     }
     head = heads[feeling].format(emoji=MOOD_EMOJI.get(pick.mood, ""), mood=escape(mood_name(tr, pick.mood)))
     if pick.restarted:
@@ -521,3 +628,20 @@ def hurt_reply(tr: Tr) -> str:
     """A message that sounds sad or hurt ("my dog died this morning") but names no mood."""
     return tr.gettext("I'm so sorry — that sounds really hard 💙 I'm here. If music would help right now, "
                       "pick what you need 👇")
+
+
+# --- /settings: explicit and dark songs ----------------------------------------------------------
+
+def settings_mature(tr: Tr, on: bool) -> str:
+    """The /settings message: the opt-in's state and what it changes."""
+    state = tr.gettext("Explicit and dark songs (swearing, violence, drugs) are <b>on</b>: they can come "
+                       "in ☀️ happy and in lift mode too.") if on else \
+        tr.gettext("Explicit and dark songs (swearing, violence, drugs) are <b>off</b> in ☀️ happy and in "
+                   "lift mode.")
+    return tr.gettext("⚙️ <b>Settings</b>") + "\n" + state + "\n" + tr.gettext(
+        "Christmas songs come only in December.")
+
+
+def mature_button(tr: Tr, on: bool) -> str:
+    """The /settings button: what pressing it does (the opposite of the state now)."""
+    return tr.gettext("🚫 Keep songs clean") if on else tr.gettext("🔞 Allow explicit songs")

@@ -7,20 +7,27 @@ secret, answers malformed JSON with 500 (which Telegram retries) and logs payloa
   and by counting streamed bytes;
 - answers malformed JSON with 400, and a valid-JSON update the library cannot parse with 200
   (skipped and logged once; anything else and Telegram would resend it forever);
-- never logs a payload; a GET with the secret is a liveness probe (the heartbeat uses it).
+- answers JSON nested too deeply to parse (RecursionError) with 400 and one log line;
+- never logs a payload; a GET with the secret is a liveness probe (the heartbeat uses it);
+- out of file descriptors (EMFILE), stops accepting and retries with back-off instead of
+  spinning on the readable listening socket, logging one line when it stops and one when it
+  accepts again (tornado's own accept loop logs a traceback per try, ~6,500 a second).
 """
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import logging
 import re
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import tornado.httpserver
+import tornado.ioloop
 import tornado.netutil
 import tornado.routing
 import tornado.web
@@ -31,6 +38,9 @@ from .updates import parse_update
 LOG = logging.getLogger("bot.webhook")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024
+# accept() failures that mean "no resource for another connection now", not a broken socket.
+_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+BACKOFF_S = (0.05, 2.0)  # first and longest pause of the accept loop when out of descriptors
 
 
 @tornado.web.stream_request_body
@@ -70,10 +80,14 @@ class _UpdateHandler(tornado.web.RequestHandler):
             return
         try:
             data: Any = json.loads(self._body)
+            update = parse_update(data, self.server.app.bot)  # type: ignore[arg-type]
         except ValueError:
             self._refuse(400)
             return
-        update = parse_update(data, self.server.app.bot)  # type: ignore[arg-type]
+        except RecursionError:  # e.g. 200,000 nested arrays: a client's mistake, not a 5xx to retry
+            LOG.warning("webhook: refused an update nested too deeply to parse (%d bytes)", len(self._body))
+            self._refuse(400)
+            return
         if update is None:
             self._refuse(400)  # not an update at all
             return
@@ -91,6 +105,74 @@ class _UpdateHandler(tornado.web.RequestHandler):
             return
         # tornado's default would print the request; one line with the error type is enough.
         LOG.error("webhook request failed: %s", typ.__name__ if typ else "?")
+
+
+class _BackoffHTTPServer(tornado.httpserver.HTTPServer):
+    """tornado's HTTPServer with an accept loop that backs off when out of descriptors."""
+
+    def add_sockets(self, sockets: Any) -> None:
+        for sock in sockets:  # what TCPServer.add_sockets does, with our accept handler
+            self._sockets[sock.fileno()] = sock
+            self._handlers[sock.fileno()] = accept_with_backoff(sock, self._handle_connection)
+
+
+def accept_with_backoff(sock: socket.socket, callback: Callable[[socket.socket, Any], None]) -> Callable[[], None]:
+    """Like tornado.netutil.add_accept_handler, but when accept() fails for want of descriptors
+    (or memory), stop watching the socket and try again after a pause that doubles up to
+    BACKOFF_S[1]; pending clients wait in the kernel's backlog. Returns the remover."""
+    loop = tornado.ioloop.IOLoop.current()
+    state: dict[str, Any] = {"removed": False, "watching": True, "timer": None, "delay": BACKOFF_S[0],
+                             "since": None, "tries": 0}
+
+    def accept(fd: Any, events: int) -> None:
+        for _ in range(128):  # tornado's _DEFAULT_BACKLOG: bounded work per wake-up
+            if state["removed"]:
+                return
+            try:
+                connection, address = sock.accept()
+            except BlockingIOError:
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                if exc.errno not in _EXHAUSTED:
+                    raise
+                pause(exc)
+                return
+            if state["since"] is not None:
+                LOG.warning("webhook server accepting connections again after %.1f s (%d tries refused)",
+                            time.monotonic() - state["since"], state["tries"])
+                state.update(since=None, tries=0, delay=BACKOFF_S[0])
+            callback(connection, address)
+
+    def pause(exc: OSError) -> None:
+        state["tries"] += 1
+        if state["since"] is None:
+            state["since"] = time.monotonic()
+            LOG.error("webhook server out of %s (%s): not accepting connections, retrying with back-off "
+                      "(raise the open-files limit, ulimit -n)",
+                      "file descriptors" if exc.errno in (errno.EMFILE, errno.ENFILE) else "memory",
+                      errno.errorcode.get(exc.errno or 0, "?"))
+        loop.remove_handler(sock)
+        state["watching"] = False
+        state["timer"] = loop.call_later(state["delay"], resume)
+        state["delay"] = min(state["delay"] * 2, BACKOFF_S[1])
+
+    def resume() -> None:
+        state["timer"] = None
+        if not state["removed"]:
+            loop.add_handler(sock, accept, tornado.ioloop.IOLoop.READ)
+            state["watching"] = True
+
+    def remove() -> None:
+        state["removed"] = True
+        if state["timer"] is not None:
+            loop.remove_timeout(state["timer"])
+        if state["watching"]:
+            loop.remove_handler(sock)
+
+    loop.add_handler(sock, accept, tornado.ioloop.IOLoop.READ)
+    return remove
 
 
 class ListenError(RuntimeError):
@@ -133,7 +215,7 @@ class WebhookServer:
         web = tornado.web.Application([(route, _UpdateHandler, {"server": self})],
                                       log_function=lambda handler: None)  # no access log lines
         # Bounds for misbehaving clients: body size, and how long headers and bodies may dawdle.
-        self._server = tornado.httpserver.HTTPServer(
+        self._server = _BackoffHTTPServer(
             web, max_body_size=MAX_BODY_BYTES, max_header_size=16 * 1024, body_timeout=30,
             idle_connection_timeout=60)
         try:

@@ -76,6 +76,8 @@ class Song:
     popularity: int = 0
     valence: float = 0.5
     energy: float = 0.5
+    genre: str = ""  # the source playlist's genre (edm, latin, pop, r&b, rap, rock); "" unknown
+    flags: frozenset[str] = frozenset()  # curation marks, e.g. {"christmas", "explicit", "dark"}
 
     @property
     def url(self) -> str:

@@ -19,6 +19,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 import tornado.httpserver
@@ -96,6 +97,9 @@ class FakeTelegram:
         self.failure_descriptions: dict[str, str] = {}  # method → the error text Telegram gives
         self.file_behaviours: dict[str, FileBehaviour] = {}  # file id → how its download misbehaves
         self.answered_queries: set[str] = set()
+        # (chat id, message id) → the bot's message as it is now (edits applied), as Telegram
+        # hands it back inside a button press: text, entities and the current keyboard.
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._cond = asyncio.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -305,13 +309,17 @@ class FakeTelegram:
             msg.pop("text")
             await self._record(Sent(method, params, msg["message_id"]))
             return 200, {"ok": True, "result": msg}
-        elif method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+        elif method == "sendMessage":
             chat_id = int(params.get("chat_id", 0))
-            msg = self.message(chat_id, str(params.get("text", "")))
-            if "reply_markup" in params:
+            msg = self.message(chat_id, "")
+            _set_text(msg, str(params.get("text", "")), params.get("parse_mode"))
+            if params.get("reply_markup"):
                 msg["reply_markup"] = params["reply_markup"]
+            self.messages[(chat_id, msg["message_id"])] = msg
             await self._record(Sent(method, params, msg["message_id"]))
             return 200, {"ok": True, "result": msg}
+        elif method in ("editMessageText", "editMessageReplyMarkup"):
+            return await self._edit(method, params)
         elif method == "answerCallbackQuery":
             query_id = str(params.get("callback_query_id"))
             if query_id in self.answered_queries:  # Telegram accepts one answer per query
@@ -329,7 +337,73 @@ class FakeTelegram:
         return 200, {"ok": True, "result": result}
 
 
+    async def _edit(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Edit a message the bot sent, refusing what Telegram refuses (unknown, unchanged)."""
+        key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
+        if key not in self.messages:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+        old = self.messages[key]
+        new = dict(old)
+        if method == "editMessageText":
+            _set_text(new, str(params.get("text", "")), params.get("parse_mode"))
+        new.pop("reply_markup", None)
+        if params.get("reply_markup") and params["reply_markup"].get("inline_keyboard"):
+            new["reply_markup"] = params["reply_markup"]
+        if new == old:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified: "
+                         "specified new message content and reply markup are exactly the same"}
+        new["edit_date"] = int(time.time())
+        self.messages[key] = new
+        await self._record(Sent(method, params, key[1]))
+        return 200, {"ok": True, "result": new}
+
+
 PROFILE_LIMITS = {"description": 512, "short_description": 120}
+
+
+class _Entities(HTMLParser):
+    """Telegram's HTML parse mode: the plain text and its entities (offsets in UTF-16 units)."""
+
+    KINDS = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "s": "strikethrough",
+             "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-spoiler": "spoiler", "a": "text_link"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.entities: list[dict[str, Any]] = []
+        self._open: list[dict[str, Any]] = []
+
+    def _at(self) -> int:
+        return len(self.text.encode("utf-16-le")) // 2
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        entity: dict[str, Any] = {"type": self.KINDS.get(tag, "bold"), "offset": self._at()}
+        if tag == "a":
+            entity["url"] = dict(attrs).get("href") or ""
+        self._open.append(entity)
+
+    def handle_endtag(self, tag: str) -> None:
+        entity = self._open.pop()
+        entity["length"] = self._at() - entity["offset"]
+        if entity["length"]:
+            self.entities.append(entity)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _set_text(msg: dict[str, Any], text: str, parse_mode: str | None) -> None:
+    """A message's text as Telegram stores it: HTML parsed into plain text and entities."""
+    msg.pop("entities", None)
+    if parse_mode != "HTML":
+        msg["text"] = text
+        return
+    parser = _Entities()
+    parser.feed(text)
+    parser.close()
+    msg["text"] = parser.text
+    if parser.entities:
+        msg["entities"] = sorted(parser.entities, key=lambda e: e["offset"])
 
 
 def _profile_key(what: str, params: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -537,19 +611,25 @@ class FakeUser:
 
     async def press(self, message: Sent | None = None, data: str | None = None) -> dict[str, Any]:
         """Press the (first) inline button of a message the bot sent, or a button with `data`
-        under some older message (message=None), as a user scrolling back up would."""
-        if message is None:
-            message = Sent("sendMessage", {"text": ""}, message_id=1)
+        under some older message (message=None), as a user scrolling back up would. Like
+        Telegram, the press carries the message as it is now (edits applied, its buttons), so
+        `data` a message does not (any longer) show is a forged or outdated press."""
         if data is None:
+            assert message is not None
             data = message.buttons[0]["callback_data"]
+        current = self.fake.messages.get((self.chat_id, message.message_id or 0)) if message else None
+        if current is None:  # an older message, not sent in this test: it had this one button
+            current = {"message_id": message.message_id if message else next(self.fake._message_ids),
+                       "date": int(time.time()), "chat": _chat(self.chat_id, self.chat_type), "from": BOT_USER,
+                       "text": message.text if message else "",
+                       "reply_markup": {"inline_keyboard": [[{"text": "?", "callback_data": data}]]}}
+            self.fake.messages[(self.chat_id, current["message_id"])] = current  # editable, as on Telegram
         return await self.fake.push({"callback_query": {
             "id": f"cq-{next(self.fake._query_ids)}",
             "from": self._from(),
             "chat_instance": f"ci-{self.chat_id}",
             "data": data,
-            "message": {"message_id": message.message_id or 1, "date": int(time.time()),
-                        "chat": _chat(self.chat_id, self.chat_type), "from": BOT_USER,
-                        "text": message.text},
+            "message": current,
         }})
 
     async def reply(self, timeout: float = 15.0) -> Sent:

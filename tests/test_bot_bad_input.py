@@ -107,7 +107,7 @@ async def test_flood_control_answers_politely_once_and_bounds_work(fake, pipelin
         for _ in range(6):
             await user.send_photo(no_face_jpeg(), 400, 300)
         await user.send_text("/help")  # processed after the photos (same user, in order)
-        await fake.wait_for(lambda: any("How it works" in s.text for s in fake.sent_to(205)))
+        await fake.wait_for(lambda: any("How to use me" in s.text for s in fake.sent_to(205)))
         replies = [s.text for s in fake.sent_to(205)]
         assert sum("couldn't find a face" in t for t in replies) == 2
         assert sum("lot of photos" in t for t in replies) == 1
@@ -135,7 +135,7 @@ async def test_one_users_queue_is_bounded(fake, pipeline, tmp_path):
         await fake.wait_for(lambda: len(fake.sent_to(208)) >= 3)
         await user.send_text("/start")  # and the user is served again once the queue drains
         await fake.wait_for(lambda: any("selfie" in s.text for s in fake.sent_to(208)))
-        helps = [s for s in fake.sent_to(208) if "How it works" in s.text]
+        helps = [s for s in fake.sent_to(208) if "How to use me" in s.text]
         assert len(helps) == 3
 
 

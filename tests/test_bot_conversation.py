@@ -12,12 +12,16 @@ from PIL import Image
 from bot_harness import FIXTURE_CATALOG, bot_config, running_bot, selfie_jpeg
 from recommender.music.catalog import Catalog
 from recommender.store.sqlite import SQLiteHistoryStore
+from bot import texts
+from bot.i18n import Languages
+from recommender.decision import decide
 from recommender.types import MOODS
 from recommender.vision.calibration import shipped
 from shared_data import require
 
 LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
 CATALOG = Catalog.load(FIXTURE_CATALOG)
+EN = Languages.load().english.tr
 
 
 def mood_of_song(text: str) -> str:
@@ -32,12 +36,21 @@ def photo(name: str) -> bytes:
     return (require("photos") / name).read_bytes()
 
 
-# A neutral face the model reads as sad, but only at 45 % (happy 41 %): it should ask, not guess.
-UNSURE_NEUTRAL = "neutral_014.jpg"
+# A surprised face the face models read as fear (calm 46 %, sad 31 %): it should ask, not guess.
+UNSURE_FACE = "surprise_004.jpg"
 
 
 async def open_history(config) -> SQLiteHistoryStore:
     return await SQLiteHistoryStore.open(config.database_path)
+
+
+def answers(fake) -> list:
+    return [s for s in fake.sent if s.method == "answerCallbackQuery"]
+
+
+def outside_links(text: str) -> str:
+    """The text a reader sees as text: link targets (href) left out."""
+    return re.sub(r'href="[^"]*"', "", text)
 
 
 async def test_not_my_mood_opens_four_moods_in_place_and_serves_the_chosen_mood(fake, pipeline, tmp_path):
@@ -46,24 +59,39 @@ async def test_not_my_mood_opens_four_moods_in_place_and_serves_the_chosen_mood(
         user = fake.user(201)
         await user.send_photo(selfie_jpeg(), 512, 512)
         reply = await user.reply()
-        assert "You look <b>happy</b>" in reply.text and mood_of_song(reply.text) == "happy"
-        # The "% sure" printed is the calibrated confidence, not the model's raw one.
-        raw = pipeline.analyze(selfie_jpeg()).confidence
-        honest = shipped().read(pipeline.analyze(selfie_jpeg()).faces[0].scores.probs).confidence
-        assert round(raw * 100) != round(honest * 100) and f"({round(honest * 100)}% sure)" in reply.text
+        assert "You look <b>happy</b> — here's something ☀️ <b>happy</b>" in reply.text
+        assert mood_of_song(reply.text) == "happy"
+        # One number: how sure of the mood it acted on, not of the emotion.
+        seen = shipped().read(pipeline.analyze(selfie_jpeg()).faces[0].scores.probs)
+        mood_sure = round(decide(seen, shipped().unsure_below).confidence * 100)
+        assert mood_sure == round(seen.mood_probs[MOODS.index("happy")] * 100) and f"({mood_sure}% sure)" in reply.text
+        assert reply.text.count("%") == 1
+        # The song is a link and a button, never a raw URL in the text.
+        assert "open.spotify.com" not in outside_links(reply.text)
+        song_url = f"https://open.spotify.com/track/{LINK.search(reply.text).group(1)}"
+        assert [b["text"] for b in reply.buttons] == ["🎵 More", "🎭 Not my mood", "🎧 Open in Spotify"]
+        assert reply.buttons[2]["url"] == song_url and reply.link_preview == {"is_disabled": False, "url": song_url}
         fix = reply.buttons[1]
-        assert fix["text"] == "🎭 Not my mood"
         await user.press(reply, data=fix["callback_data"])
         edit = await fake.wait_for(lambda: fake.sent_to(201, "editMessageReplyMarkup"))
         assert not user.unread()  # the keyboard was edited, no new message
         assert int(edit[0].params["message_id"]) == reply.message_id
-        moods = {b["text"].split()[-1]: b["callback_data"] for b in edit[0].buttons}
-        assert set(moods) == set(MOODS)
+        moods = {b["text"].split()[-1]: b.get("callback_data") for b in edit[0].buttons}
+        assert set(moods) == set(MOODS) | {"Spotify"}  # the song's link stays
         await user.press(reply, data=moods["calm"])
         song = await user.reply()
-        assert "calm" in song.text and mood_of_song(song.text) == "calm"
-        assert [b["text"] for b in song.buttons] == ["🎵 More", "🎭 Not my mood"]
-    store = await open_history(config)  # stored: the detected scores and the chosen mood
+        assert song.text.startswith("Got it — 🌊 <b>calm</b>") and mood_of_song(song.text) == "calm"
+        assert [b["text"] for b in song.buttons] == ["🎵 More", "🎧 Open in Spotify"]
+        # The answered picker shows the choice and keeps only the song's link.
+        closed = await fake.wait_for(lambda: fake.sent_to(201, "editMessageText"))
+        assert int(closed[0].params["message_id"]) == reply.message_id
+        assert closed[0].text.endswith("✅ Your pick: 🌊 calm") and "You look <b>happy</b>" in closed[0].text
+        assert [b["text"] for b in closed[0].buttons] == ["🎧 Open in Spotify"]
+        await user.press(reply, data=moods["sad"])  # scrolled back: the picker is gone
+        await fake.wait_for(lambda: len(answers(fake)) == 3)
+        assert answers(fake)[-1].params.get("show_alert") and "already been used" in answers(fake)[-1].text
+        assert not user.unread()
+    store = await open_history(config)  # stored once: the detected scores and the chosen mood
     try:
         stats = await store.field_stats()
         assert stats.selfies == 1 and stats.choices == {("happy", "calm"): 1}
@@ -71,39 +99,79 @@ async def test_not_my_mood_opens_four_moods_in_place_and_serves_the_chosen_mood(
         assert reading is not None and len(reading.scores) == 7 and abs(sum(reading.scores) - 1) < 0.01
     finally:
         await store.close()
-    async with running_bot(config, pipeline):  # old buttons keep working after a restart
-        await user.press(reply, data=moods["sad"])
-        assert mood_of_song((await user.reply()).text) == "sad"
+    async with running_bot(config, pipeline):  # the song's buttons keep working after a restart
+        await user.press(song)
+        assert mood_of_song((await user.reply()).text) == "calm"
 
 
-async def test_unsure_reply_offers_two_moods_and_adapts_to_the_person(fake, pipeline, tmp_path):
+async def test_a_double_tap_on_a_mood_serves_one_song_and_counts_once(fake, pipeline, tmp_path):
+    config = bot_config(fake, tmp_path)
+    async with running_bot(config, pipeline):
+        user = fake.user(214)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        reply = await user.reply()
+        await user.press(reply, data=reply.buttons[1]["callback_data"])
+        picker = await fake.wait_for(lambda: fake.sent_to(214, "editMessageReplyMarkup"))
+        calm = next(b["callback_data"] for b in picker[0].buttons if b.get("callback_data", "").endswith(":calm"))
+        # Both taps arrive before the picker closes: Telegram sends each with the picker in it.
+        await asyncio.gather(user.press(reply, data=calm), user.press(reply, data=calm))
+        await fake.wait_for(lambda: len(answers(fake)) == 3)
+        assert len([s for s in fake.sent_to(214) if "Got it" in s.text]) == 1
+        assert any("already picked 🌊 calm" in a.text for a in answers(fake)[-2:])
+    store = await open_history(config)
+    try:
+        assert await store.chosen_counts(214) == {"calm": 1}
+    finally:
+        await store.close()
+
+
+async def test_unsure_reply_offers_two_moods_and_other_and_adapts_to_the_person(fake, pipeline, tmp_path):
     config = bot_config(fake, tmp_path)
     async with running_bot(config, pipeline):
         user, stranger = fake.user(202), fake.user(203)
-        await user.send_photo(photo(UNSURE_NEUTRAL))
+        await user.send_photo(photo(UNSURE_FACE))
         unsure = await user.reply()
-        assert "not sure" in unsure.text and "sad</b> or" in unsure.text and "happy</b>" in unsure.text
+        seen = shipped().read(pipeline.analyze(photo(UNSURE_FACE)).faces[0].scores.probs)
+        plain = decide(seen, shipped().unsure_below)
+        best, runner_up = plain.offered
+        assert plain.asks and best == plain.mood
+        # The best guess is named first and offered first; no number at all.
+        assert f"best guess is {texts.mood_label(EN, best).split()[0]} <b>{best}</b>" in unsure.text
+        assert f"<b>{runner_up}</b> — which is closer?" in unsure.text and "%" not in unsure.text
         assert not LINK.search(unsure.text)  # asks instead of guessing
-        offered = {b["text"].split()[-1]: b["callback_data"] for b in unsure.buttons}
-        assert set(offered) == {"sad", "happy"}
-        await user.press(unsure, data=offered["happy"])
-        assert mood_of_song((await user.reply()).text) == "happy"
-        # The same face again: this person said happy, so it now reads happy, sure enough to answer.
-        await user.send_photo(photo(UNSURE_NEUTRAL))
+        assert [b["text"] for b in unsure.buttons] == [texts.mood_label(EN, m) for m in plain.offered] + ["Other…"]
+        await user.press(unsure, data=unsure.buttons[2]["callback_data"])  # Other…: all four, in place
+        four = await fake.wait_for(lambda: fake.sent_to(202, "editMessageReplyMarkup"))
+        offered = {b["text"].split()[-1]: b["callback_data"] for b in four[0].buttons}
+        assert set(offered) == set(MOODS)
+        await user.press(unsure, data=offered[runner_up])
+        chosen = await user.reply()
+        label = texts.mood_label(EN, runner_up)
+        assert chosen.text.startswith(f"Got it — {label.split()[0]} <b>{runner_up}</b>")
+        assert mood_of_song(chosen.text) == runner_up
+        closed = await fake.wait_for(lambda: fake.sent_to(202, "editMessageText"))
+        assert closed[0].text.endswith(f"✅ Your pick: {label}") and not closed[0].buttons
+        # The same face again: this person chose the runner-up, and the tilt makes it the best guess.
+        tilted = decide(seen, shipped().unsure_below, {runner_up: 1})
+        assert tilted.mood == runner_up
+        await user.send_photo(photo(UNSURE_FACE))
         adapted = await user.reply()
-        assert "Mood: ☀️ <b>happy</b>" in adapted.text and mood_of_song(adapted.text) == "happy"
+        if tilted.asks:
+            assert f"best guess is {label.split()[0]} <b>{runner_up}</b>" in adapted.text
+        else:
+            assert f"going by your past picks, here's something {label.split()[0]} <b>{runner_up}</b> (" in adapted.text
         # Per person: someone else with the same face is still asked.
-        await stranger.send_photo(photo(UNSURE_NEUTRAL))
-        assert "not sure" in (await stranger.reply()).text
+        await stranger.send_photo(photo(UNSURE_FACE))
+        assert "best guess" in (await stranger.reply()).text
         # /forget resets the adaptation and makes the old buttons stale.
         await user.send_text("/forget")
         assert "forgot" in (await user.reply()).text
-        await user.send_photo(photo(UNSURE_NEUTRAL))
-        assert "not sure" in (await user.reply()).text
-        await user.press(unsure, data=offered["happy"])
-        alert = await fake.wait_for(lambda: [s for s in fake.sent if s.method == "answerCallbackQuery"
-                                             and s.params.get("show_alert")])
-        assert "don't remember" in alert[-1].text or "remember" in str(alert[-1].params.get("text"))
+        await user.send_photo(photo(UNSURE_FACE))
+        again = await user.reply()
+        assert "best guess" in again.text
+        await user.press(data=offered[runner_up])  # an old picker's button, scrolled back to
+        alert = await fake.wait_for(lambda: [s for s in answers(fake) if s.params.get("show_alert")])
+        assert "remember" in alert[-1].text
         assert not user.unread()
     store = await open_history(config)
     try:
@@ -111,6 +179,40 @@ async def test_unsure_reply_offers_two_moods_and_adapts_to_the_person(fake, pipe
         assert (await store.field_stats()).choices == {}
     finally:
         await store.close()
+
+
+async def test_the_cli_prints_what_the_bot_says_for_the_same_photo(fake, pipeline, tmp_path):
+    """`python -m recommender --json` and the bot: the same emotion, mood, number and decision,
+    and when asking, the same two moods offered."""
+    import json
+    import subprocess
+    import sys
+
+    from recommender.paths import PROJECT_ROOT
+
+    photos = {"selfie.jpg": selfie_jpeg(), "unsure.jpg": photo(UNSURE_FACE)}
+    for name, data in photos.items():
+        (tmp_path / name).write_bytes(data)  # public test images, not anyone's selfie
+    proc = subprocess.run([sys.executable, "-m", "recommender", "--json", *(str(tmp_path / n) for n in photos)],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    cli = {json.loads(line)["file"].rsplit("/", 1)[-1]: json.loads(line) for line in proc.stdout.splitlines()}
+    assert cli["selfie.jpg"]["decision"] == "answer" and cli["unsure.jpg"]["decision"] == "ask"
+    async with running_bot(bot_config(fake, tmp_path), pipeline):
+        user = fake.user(210)
+        await user.send_photo(photos["selfie.jpg"], 512, 512)
+        answer = await user.reply()
+        rec = cli["selfie.jpg"]
+        label = texts.mood_label(EN, rec["mood"])
+        assert f"You look <b>{rec['emotion']}</b>" in answer.text
+        assert f"{label.split()[0]} <b>{rec['mood']}</b>" in answer.text
+        assert f"({round(rec['confidence'] * 100)}% sure)" in answer.text
+        assert rec["model"] == pipeline.model_name and "hsemotion" in rec["model"]
+        await user.send_photo(photos["unsure.jpg"])
+        asked = await user.reply()
+        offered = cli["unsure.jpg"]["offered"]
+        assert [b["text"] for b in asked.buttons[:2]] == [texts.mood_label(EN, m) for m in offered]
+        probs = cli["unsure.jpg"]["mood_probs"]
+        assert max(probs, key=probs.get) in offered
 
 
 async def test_mood_without_a_selfie(fake, pipeline, tmp_path):
@@ -126,7 +228,7 @@ async def test_mood_without_a_selfie(fake, pipeline, tmp_path):
                            ("energetic", "energetic")):
             await user.send_text(text)
             reply = await user.reply()
-            assert f"sounds like: <b>{mood}</b>" in reply.text and mood_of_song(reply.text) == mood
+            assert f"Sounds like: <b>{mood}</b>" in reply.text and mood_of_song(reply.text) == mood
             assert reply.buttons[0]["text"] == "🎵 More"
         await user.send_text("what's the weather like?")
         hint = await user.reply()
@@ -210,26 +312,27 @@ async def test_someone_elses_reading_cannot_be_corrected(fake, pipeline, tmp_pat
         await store.close()
 
 
-async def test_fifty_mood_presses_in_a_second_are_bounded_and_lose_nothing(fake, pipeline, tmp_path):
+async def test_a_hundred_presses_in_a_second_are_each_answered_once_and_serve_one_song(fake, pipeline, tmp_path):
     config = bot_config(fake, tmp_path, PRESSES_PER_MINUTE="5")
     async with running_bot(config, pipeline):
         user = fake.user(211)
         await user.send_photo(selfie_jpeg(), 512, 512)
         reply = await user.reply()
-        reading = reply.buttons[1]["callback_data"].split(":")[1]
-        await asyncio.gather(*(user.press(reply, data=f"pick:{reading}:calm") for _ in range(50)))
-
-        def settled():
-            songs = [s for s in fake.sent_to(211) if "Got it" in s.text]
-            alerts = [s for s in fake.sent if s.method == "answerCallbackQuery" and "lot of songs" in s.text]
-            return (songs, alerts) if len(songs) == 5 and alerts else None
-
-        songs, alerts = await fake.wait_for(settled)
-        assert len(alerts) == 1 and len({LINK.search(s.text).group(1) for s in songs}) == 5
+        await asyncio.gather(*(user.press(reply) for _ in range(100)))  # More, a hundred times
+        await fake.wait_for(lambda: len(fake.answered_queries) == 100)
+        # Each press answered exactly once (no spinner left): the song, "already sent", the one
+        # flood notice, then empty answers; one song, and the pressed message lost its More.
+        assert fake.calls.count("answerCallbackQuery") == 100
+        assert len([s for s in fake.sent_to(211) if "Another" in s.text]) == 1
+        notices = [s for s in answers(fake) if "lot of songs" in s.text]
+        assert len(notices) == 1 and notices[0].params.get("show_alert")
+        assert len([s for s in answers(fake) if "Already sent" in s.text]) == 4
+        await fake.wait_for(lambda: fake.sent_to(211, "editMessageReplyMarkup"))
+        assert [b["text"] for b in fake.sent_to(211, "editMessageReplyMarkup")[0].buttons] == [
+            "🎭 Not my mood", "🎧 Open in Spotify"]
     store = await open_history(config)
     try:
-        assert await store.chosen_counts(211) == {"calm": 5}
-        assert len(await store.recent_songs(211, 100)) == 6  # the selfie's song and five calm ones
+        assert len(await store.recent_songs(211, 100)) == 2  # the selfie's song and one more
     finally:
         await store.close()
 

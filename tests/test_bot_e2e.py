@@ -15,6 +15,8 @@ from bot_harness import (
     running_bot,
     selfie_jpeg,
 )
+from bot import texts
+from bot.i18n import Languages
 from recommender.music.catalog import Catalog
 from recommender.store.sqlite import SQLiteHistoryStore
 from recommender.music.lift import GOAL, LIFT_STEPS
@@ -24,6 +26,7 @@ from recommender.types import EMOTIONS, MOODS
 
 LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
 CATALOG = Catalog.load(FIXTURE_CATALOG)
+EN = Languages.load().english.tr
 
 
 def track_of(text: str) -> str:
@@ -33,10 +36,11 @@ def track_of(text: str) -> str:
 
 
 def emotion_and_mood(text: str) -> tuple[str, str]:
-    emotion = re.search(r"You look <b>(\w+)</b> \((\d+)% sure\)", text)
-    mood = re.search(r"Mood: \S+ <b>(\w+)</b>", text)
+    """The emotion the reply names (by its "You look …" words) and the music mood after " — "."""
+    emotion = next((e for e in EMOTIONS if texts.looks(EN, e) in text), None)
+    mood = re.search(r" — [^<]*\S+ <b>(\w+)</b>[^<]* \((\d+)% sure\)", text)
     assert emotion and mood, text
-    return emotion.group(1), mood.group(1)
+    return emotion, mood.group(1)
 
 
 async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
@@ -47,10 +51,11 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         assert "selfie" in start.text.lower()
         await user.send_text("/help")
         help_ = await user.reply()
+        assert "/forget" in help_.text and "Not my mood" in help_.text and "/diary" in help_.text
+        await user.press(help_)  # the first detail: how it works, edited in
+        how = await fake.wait_for(lambda: fake.sent_to(101, "editMessageText"))
         for emotion, mood in EMOTION_TO_MOOD.items():
-            assert f"{emotion} → " in help_.text and mood in help_.text
-        assert "never stored" in help_.text and "/forget" in help_.text
-        assert "Not my mood" in help_.text and "/diary" in help_.text and "emotion scores" in help_.text
+            assert f"{emotion} → " in how[0].text and mood in how[0].text
         await user.send_text("what do I do?")
         assert "selfie" in (await user.reply()).text.lower()
         await fake.wait_for(lambda: fake.commands)
@@ -69,7 +74,8 @@ async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp
         assert song is not None and song.mood == mood
         assert f"{song.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}" in reply.text
         assert reply.buttons[0] == {"text": "🎵 More", "callback_data": f"more:{mood}"}
-        assert reply.buttons[1]["text"] == "🎭 Not my mood" and len(reply.buttons) == 2
+        assert reply.buttons[1]["text"] == "🎭 Not my mood" and len(reply.buttons) == 3
+        assert reply.buttons[2] == {"text": "🎧 Open in Spotify", "url": song.url}
         assert reply.link_preview == {"is_disabled": False, "url": song.url}
         actions = fake.sent_to(102, "sendChatAction")
         assert actions and actions[0].params["action"] == "typing"
@@ -115,7 +121,7 @@ async def test_history_survives_a_restart_and_old_buttons_work(fake, pipeline, t
             reply = await user.reply()
             served.append(track_of(reply.text))
     async with running_bot(config, pipeline):  # a new process would see the same file
-        await user.press(first)  # a button from before the restart
+        await user.press(reply)  # the newest song's More, from before the restart
         after = await user.reply()
         assert track_of(after.text) not in served
         assert len(set(served)) == 4
@@ -185,7 +191,7 @@ async def test_one_users_updates_stay_in_order_and_others_are_not_blocked(fake, 
         first = await slow.reply(timeout=30)
         # ... and one user's replies come in the order the messages were sent.
         second = await slow.reply()
-        assert LINK.search(first.text) and "How it works" in second.text
+        assert LINK.search(first.text) and "How to use me" in second.text
         quick_at = fake.sent_to(110)[0].at
         assert quick_at < first.at
 

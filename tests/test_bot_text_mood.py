@@ -54,12 +54,12 @@ async def test_a_stressed_text_gets_calm_music_and_is_not_told_it_sounds_calm(fa
             assert reply.text.split("\n")[0] == felt_head(code, feeling), text
             assert mood_of_song(reply.text) == "calm"
             calm = escape(texts.mood_name(tr(code), "calm"))
-            said = tr(code).gettext("sounds like: <b>{mood}</b> {emoji}").format(mood=calm, emoji="🌊")
+            said = tr(code).gettext("Sounds like: <b>{mood}</b> {emoji}").format(mood=calm, emoji="🌊")
             assert said not in reply.text
             assert reply.buttons[0]["text"] == tr(code).gettext("🎵 More")
         english = users[601]
         await english.send_text("need to calm down")  # asking for calm is still "sounds like: calm"
-        assert "sounds like: <b>calm</b>" in (await english.reply()).text
+        assert "Sounds like: <b>calm</b>" in (await english.reply()).text
 
 
 async def test_sarcasm_is_not_answered_with_a_happy_song(fake, pipeline, tmp_path):

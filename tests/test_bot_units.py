@@ -58,11 +58,12 @@ def test_flood_gate_allows_n_per_window_warns_once_then_drops():
 
 
 def test_more_button_carries_its_mood():
-    markup = keyboards.more_keyboard(EN, "calm")
+    markup = keyboards.song_keyboard(EN, "https://open.spotify.com/track/abc", "calm")
     button = markup.inline_keyboard[0][0]
+    assert markup.inline_keyboard[1][0].url == "https://open.spotify.com/track/abc"
     assert button.text == "🎵 More"
     assert keyboards.parse_more(button.callback_data) == keyboards.MoreRequest("calm", None)
-    lifted = keyboards.more_keyboard(EN, "sad", step=3).inline_keyboard[0][0].callback_data
+    lifted = keyboards.song_keyboard(EN, "u", "sad", step=3).inline_keyboard[0][0].callback_data
     assert keyboards.parse_more(lifted) == keyboards.MoreRequest("sad", 3)
     assert keyboards.parse_more("more:sad:x") is None
     assert len(button.callback_data.encode()) <= 64  # Telegram's limit
@@ -74,7 +75,7 @@ def test_more_button_carries_its_mood():
 
 
 def test_mood_buttons_round_trip_and_refuse_anything_else():
-    row = keyboards.more_keyboard(EN, "calm", reading=123456789012345678).inline_keyboard[0]
+    row = keyboards.song_keyboard(EN, "u", "calm", reading=123456789012345678).inline_keyboard[0]
     assert [b.text for b in row] == ["🎵 More", "🎭 Not my mood"]
     assert keyboards.parse_fix(row[1].callback_data) == 123456789012345678
     picks = [b for r in keyboards.pick_keyboard(EN, 42).inline_keyboard for b in r]
@@ -90,13 +91,26 @@ def test_mood_buttons_round_trip_and_refuse_anything_else():
         assert keyboards.parse_mood(forged) is None, forged
 
 
-def test_help_lists_the_mapping_privacy_and_commands():
+def test_help_lists_the_commands_and_its_details_the_mapping_and_privacy():
     text = texts.help_text(EN, "mood_bot")
-    for emotion, mood in EMOTION_TO_MOOD.items():
-        assert f"{emotion} → " in text and mood in text
-    assert "never stored" in text
     for name, _ in texts.commands(EN):
         assert f"/{name}" in text
+    how = texts.help_section(EN, "how")
+    for emotion, mood in EMOTION_TO_MOOD.items():
+        assert f"{emotion} → " in how and mood in how
+    assert "never stored" in texts.help_section(EN, "privacy")
+    assert "@mood_bot" in texts.help_section(EN, "extras", "mood_bot")
+
+
+def test_group_buttons_name_their_owner_and_private_ones_do_not():
+    owned = keyboards.song_keyboard(EN, "u", "energetic", 99, 123456789012345678, owner=9_999_999_999)
+    data = [b.callback_data for row in owned.inline_keyboard for b in row if b.callback_data]
+    assert data == ["more:energetic:99@9999999999", "fix:123456789012345678@9999999999"]
+    assert all(len(d.encode()) <= 64 for d in data)
+    assert keyboards.split_owner(data[1]) == ("fix:123456789012345678", 9_999_999_999)
+    assert keyboards.split_owner("fix:12") == ("fix:12", None)
+    for forged in ("fix:12@", "fix:12@0", "fix:12@-5", "fix:12@1@2"):
+        assert keyboards.parse_fix(keyboards.split_owner(forged)[0]) is None, forged
 
 
 def test_song_text_is_html_escaped():
@@ -104,7 +118,21 @@ def test_song_text_is_html_escaped():
     pick = Pick(song, "happy", restarted=False, lift_step=None)
     reply = texts.analysis_reply(EN, emotion="happy", confidence=0.834, mood="happy", n_faces=3, pick=pick)
     assert "Rock &amp; &lt;Roll&gt;" in reply and "A&lt;B&gt;" in reply
-    assert "83%" in reply and "3 faces" in reply and "https://open.spotify.com/track/abc" in reply
+    assert "83%" in reply and "3 faces" in reply and '<a href="https://open.spotify.com/track/abc">' in reply
+
+
+def test_the_reply_says_what_the_face_showed_and_what_the_music_does_without_contradiction():
+    def reply(emotion, mood, adapted=False):
+        return texts.analysis_reply(EN, emotion=emotion, confidence=0.72, mood=mood, n_faces=1, pick=None,
+                                    adapted=adapted).splitlines()[0]
+
+    assert reply("neutral", "happy") == (
+        "😐 You look <b>neutral</b> — let's start with something ☀️ <b>happy</b> (72% sure).")
+    assert reply("angry", "calm") == "😠 You look <b>tense</b> — here's something 🌊 <b>calm</b> for that (72% sure)."
+    assert reply("happy", "happy") == (
+        "😄 You look <b>happy</b> — here's something ☀️ <b>happy</b> to keep it going (72% sure).")
+    assert "going by your past picks" in reply("sad", "happy", adapted=True)
+    assert "Mood:" not in reply("neutral", "happy")
 
 
 def test_log_lines_redact_secrets_even_in_tracebacks():

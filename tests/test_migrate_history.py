@@ -64,3 +64,30 @@ def test_without_a_postgresql_url_it_says_how_to_give_one(tmp_path):
     proc = migrate(tmp_path / "missing.sqlite3", "")
     assert proc.returncode == 2 and "DATABASE_URL" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+async def test_a_big_history_is_streamed_not_held_in_memory(postgres, tmp_path):
+    import sqlite3
+    import tracemalloc
+
+    from bot.migrate_history import migrate as migrate_in_process
+
+    source = tmp_path / "big.sqlite3"
+    await (await SQLiteHistoryStore.open(source)).close()
+    songs = 100_000
+    with sqlite3.connect(source) as db:
+        db.executemany("INSERT INTO served (user_id, mood, track_id, cycle, served_at) VALUES (?, 'happy', ?, 0, ?)",
+                       ((i % 500, f"spotify:track:{i:022d}", 1.7e9 + i) for i in range(songs)))
+    url = postgres.create_database("big_migration")
+    tracemalloc.start()
+    try:
+        assert await migrate_in_process(source, url) == (songs, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"peak {peak / 2**20:.1f} MiB while copying {songs} songs"
+    store = await PostgresHistoryStore.open(url)
+    try:
+        assert len(await store.served(499)) == songs // 500
+    finally:
+        await store.close()

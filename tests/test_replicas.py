@@ -96,9 +96,9 @@ async def test_two_replicas_share_one_history(fake, postgres, tmp_path):
             await fake.wait_for(lambda: all(len(fake.sent_to(u.id)) == 2 for u in users[:6]), 60)
             assert all(len(songs_seen(fake, u.id)) == 1 for u in users)
 
-            # One user presses "More" on both replicas at once: never the same song twice.
+            # One user presses "More" under eight songs on both replicas at once: never the same song twice.
             first = next(s for s in fake.sent_to(users[0].id) if s.buttons)
-            presses = [await users[0].press(first) for _ in range(8)]
+            presses = [await users[0].press(data=first.buttons[0]["callback_data"]) for _ in range(8)]
             await asyncio.gather(*(post(client, f"http://127.0.0.1:{port}{HOOK}", p)
                                    for p, port in zip(presses, itertools.cycle(ports))))
             await fake.wait_for(lambda: len(songs_seen(fake, users[0].id)) == 9, 60)

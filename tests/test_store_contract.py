@@ -123,6 +123,23 @@ async def test_language_choice_round_trips_beside_lift(open_store):
     assert await store.get_language(10) is None
 
 
+async def test_mature_opt_in_round_trips_beside_the_other_settings_and_is_forgotten(open_store):
+    store = await open_store()
+    assert not await store.get_mature(9)
+    await store.set_lift(9, True)
+    await store.set_language(9, "de")
+    await store.set_mature(9, True)  # one setting never resets another
+    assert await store.get_mature(9) and await store.get_lift(9) and await store.get_language(9) == "de"
+    assert not await store.get_mature(10)
+    again = await open_store()  # another replica, or a restart, reads it back
+    assert await again.get_mature(9)
+    await again.set_mature(9, False)
+    assert not await store.get_mature(9) and await store.get_lift(9)
+    await store.set_mature(9, True)
+    await store.forget(9)
+    assert not await store.get_mature(9)
+
+
 async def test_reopening_keeps_everything_and_the_schema_version(open_store):
     store = await open_store()
     await append(store, 1, "happy", "a")
@@ -204,3 +221,64 @@ async def test_recent_songs_are_newest_first_with_mood_and_time(open_store):
     recent = await store.recent_songs(1, 10)
     assert [s.track_id for s in recent] == [f"t{i}" for i in range(11, 1, -1)]
     assert recent[0].mood == "happy" and recent[0].at >= recent[-1].at > 0
+
+
+async def test_a_forget_on_one_replica_wins_over_a_selfie_in_flight_on_another(open_store):
+    from bot.logs import logged_update
+
+    handling, forgetting = await open_store(), await open_store()
+    earlier = await handling.add_reading(1, "selfie", "sad", SCORES)
+    with logged_update(object(), b"key"):  # replica A takes the user's update, as the bot wraps each one
+        assert await forgetting.forget(1) == 0  # replica B: "Done — I forgot"
+        # A's analysis finishes after the forget and writes what it found.
+        assert await handling.add_reading(1, "selfie", "happy", SCORES) == 0
+        await append(handling, 1, "happy", "song-after-forget")
+        assert not await handling.add_choice(1, earlier, "calm")
+        await handling.set_lift(1, True)
+        await handling.set_language(1, "de")
+    for replica in (handling, forgetting):
+        assert await replica.served(1) == [] and await replica.mood_marks(1, since=0) == []
+        assert not await replica.get_lift(1) and await replica.get_language(1) is None
+    with logged_update(object(), b"key"):  # the user's next update, after the forget, is stored again
+        assert await handling.add_reading(1, "selfie", "calm", SCORES) > 0
+        await append(handling, 1, "calm", "song-later")
+    assert [s.track_id for s in await forgetting.served(1)] == ["song-later"]
+
+
+async def test_choices_are_bounded_per_user_however_often_a_press_is_replayed(open_store):
+    store = await open_store(max_per_user=5)
+    reading = await store.add_reading(1, "selfie", "sad", SCORES)
+    other = await store.add_reading(2, "selfie", "sad", SCORES)
+    await store.add_choice(2, other, "calm")
+    assert await store.add_choice(1, reading, "happy")
+    for _ in range(20):  # a replayed press counts once
+        assert not await store.add_choice(1, reading, "happy")
+    for _ in range(20):  # and many readings keep only the newest choices
+        assert await store.add_choice(1, await store.add_reading(1, "selfie", "sad", SCORES), "happy")
+    assert await store.chosen_counts(1) == {"happy": 5}
+    assert await store.chosen_counts(2) == {"calm": 1}
+
+
+async def test_a_reading_is_chosen_once_across_replicas(open_store):
+    one, two = await open_store(), await open_store()
+    reading = await one.add_reading(1, "selfie", "sad", SCORES)
+    results = await asyncio.gather(one.add_choice(1, reading, "happy"), two.add_choice(1, reading, "calm"))
+    assert sorted(results) == [False, True]
+    assert sum((await one.chosen_counts(1)).values()) == 1
+
+
+async def test_forgotten_scores_leave_no_trace_in_the_sqlite_files(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    store = await SQLiteHistoryStore.open(path)
+    try:
+        marker = (0.1357, 0.2468, 0.0123, 0.0456, 0.0789, 0.0987, 0.3820)  # scores no other row has
+        await store.add_reading(1, "selfie", "sad", marker)
+        await append(store, 1, "sad", "FORGET-ME-TRACK")
+        kept = await store.add_reading(2, "selfie", "calm", SCORES)
+        await store.forget(1)
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("h.sqlite3")]
+        raw = b"".join(p.read_bytes() for p in files)
+        assert b"0.1357,0.2468" not in raw and b"FORGET-ME-TRACK" not in raw
+        assert (await store.reading(2, kept)) is not None  # the other user's reading stays
+    finally:
+        await store.close()

@@ -138,6 +138,10 @@ RENDER = {
     "hint": lambda tr: [texts.hint(tr)],
     "group_hint": lambda tr: [texts.group_hint(tr)],
     "help_text": lambda tr: [texts.help_text(tr, "mood_<bot>"), texts.help_text(tr)],
+    "help_section": lambda tr: [texts.help_section(tr, s, b) for s in keyboards.HELP_SECTIONS
+                                for b in ("mood_<bot>", None)],
+    "help_button": lambda tr: [texts.help_button(tr, s) for s in keyboards.HELP_SECTIONS + ("top",)],
+    "show_button": lambda tr: [texts.show_button(tr, s) for s in keyboards.SHOW_SECTIONS],
     "private_only": lambda tr: [texts.private_only(tr)],
     "mood_prompt": lambda tr: [texts.mood_prompt(tr)],
     "reading_unknown": lambda tr: [texts.reading_unknown(tr)],
@@ -150,16 +154,27 @@ RENDER = {
     "forgot_settings": lambda tr: [texts.forgot_settings(tr)],
     "lift_on": lambda tr: [texts.lift_on(tr)],
     "lift_off": lambda tr: [texts.lift_off(tr)],
+    "settings_mature": lambda tr: [texts.settings_mature(tr, True), texts.settings_mature(tr, False)],
+    "mature_button": lambda tr: [texts.mature_button(tr, True), texts.mature_button(tr, False)],
     "language_prompt": lambda tr: [texts.language_prompt(tr, "Português (Brasil)")],
     "language_auto": lambda tr: [texts.language_auto(tr)],
     "language_set": lambda tr: [texts.language_set(tr)],
     "song_lines": lambda tr: [texts.song_lines(tr, SONG, p.details) for p in PICKS],
     "faces_seen": lambda tr: [texts.faces_seen(tr, n) for n in (2, 3, 5, 11, 22)],
-    "analysis_reply": lambda tr: [texts.analysis_reply(tr, emotion=e, confidence=0.834, mood=m, n_faces=n, pick=p)
-                                  for e, m, n, p in zip(EMOTIONS, MOODS * 2, (1, 2, 3, 1, 5, 1, 1),
-                                                        PICKS * 3 + [None])],
-    "unsure_reply": lambda tr: [texts.unsure_reply(tr, emotion="neutral", confidence=0.45, moods=("sad", "happy"),
-                                                   n_faces=n) for n in (1, 2)],
+    "analysis_reply": lambda tr: [texts.analysis_reply(tr, emotion=e, confidence=0.834, mood=m, n_faces=n, pick=p,
+                                                       adapted=a)
+                                  for e, m, n, p, a in zip(EMOTIONS, MOODS * 2, (1, 2, 3, 1, 5, 1, 1),
+                                                           PICKS * 3 + [None], (False, True) * 4)],
+    "looks": lambda tr: [texts.looks(tr, e) for e in EMOTIONS],
+    "music_for": lambda tr: [texts.music_for(tr, e, m, a) for e in EMOTIONS for m in MOODS for a in (False, True)],
+    "unsure_reply": lambda tr: [texts.unsure_reply(tr, moods=("sad", "happy"), n_faces=n) for n in (1, 2)],
+    "other_button": lambda tr: [texts.other_button(tr)],
+    "open_in_spotify_button": lambda tr: [texts.open_in_spotify_button(tr)],
+    "not_yours": lambda tr: [texts.not_yours(tr)],
+    "already_sent": lambda tr: [texts.already_sent(tr)],
+    "already_chosen": lambda tr: [texts.already_chosen(tr, m) for m in MOODS],
+    "you_chose": lambda tr: [texts.you_chose(tr, m) for m in MOODS],
+    "button_gone": lambda tr: [texts.button_gone(tr)],
     "chosen_reply": lambda tr: [texts.chosen_reply(tr, p, corrected=c) for p in PICKS for c in (True, False)],
     "asked_reply": lambda tr: [texts.asked_reply(tr, p, from_text=f) for p in PICKS for f in (True, False)],
     "more_reply": lambda tr: [texts.more_reply(tr, p) for p in PICKS],
@@ -195,7 +210,8 @@ RENDER = {
     "hurt_reply": lambda tr: [texts.hurt_reply(tr)],
 }
 # Alerts (answerCallbackQuery) hold at most 200 characters.
-ALERTS = ("reading_unknown", "more_unknown", "busy_error", "flooded")
+ALERTS = ("reading_unknown", "more_unknown", "busy_error", "flooded", "not_yours", "already_sent", "already_chosen",
+          "button_gone")
 
 
 def test_every_text_function_is_rendered_below():
@@ -218,7 +234,11 @@ def test_every_text_renders_as_telegram_html_in_every_language(code):
     assert len(texts.description(tr)) <= 512 and len(texts.short_description(tr)) <= 120
     # Buttons: short enough to fit two in a row on a phone.
     assert all(len(label) <= 24 for label in [texts.more_button(tr), texts.not_my_mood_button(tr),
-                                              texts.language_auto(tr)] + [texts.mood_label(tr, m) for m in MOODS])
+                                              texts.language_auto(tr), texts.other_button(tr),
+                                              texts.open_in_spotify_button(tr)]
+               + [texts.mood_label(tr, m) for m in MOODS] + RENDER["help_button"](tr) + RENDER["show_button"](tr))
+    # /help is an overview that fits a phone screen; the details are a tap away.
+    assert len(texts.help_text(tr, "mood_lifter_test_bot")) <= 1000, f"{code}: /help is too long"
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -267,3 +287,73 @@ def test_language_buttons_name_each_language_in_itself_and_keep_data_strict():
 ])
 def test_which_language_answers(telegram, chosen, spoken):
     assert LANGUAGES.resolve(chosen, telegram).code == spoken
+
+
+# --- the issue-24 review: numbers, plurals and words per language ---------------------------------
+
+PLURAL_NS = (0, 1, 2, 5, 21)
+PERCENT_SPACE = re.compile(r"[0-9}]\s%|%\s[0-9{]")  # a space between a number and its %
+
+
+def _plural_texts(tr) -> dict[str, list[tuple[int, str]]]:
+    """Every text with a plural form, rendered for PLURAL_NS."""
+    return {
+        "forgot": [(n, texts.forgot(tr, n)) for n in PLURAL_NS],
+        "faces_seen": [(n, texts.faces_seen(tr, n)) for n in PLURAL_NS],
+        "flooded": [(n, texts.flooded(tr, "photo", n)) for n in PLURAL_NS],
+        "diary_summary": [(n, texts.diary_summary(tr, [("happy", 100)], n, 30)) for n in PLURAL_NS],
+        "history": [(n, tr.ngettext("Your last song", "Your last {n} songs", n).format(n=n)) for n in PLURAL_NS],
+    }
+
+
+@pytest.mark.parametrize("code", ["en", *CODES])
+def test_plural_texts_name_their_number_for_0_1_2_5_and_21(code):
+    """Each plural form shows its count (only a form used for 1 alone may say "one" instead);
+    Russian's form for 21, 31… is its "one" form, which must still carry {n}."""
+    language = LANGUAGES.get(code)
+    for name, rendered in _plural_texts(language.tr).items():
+        for n, text in rendered:
+            if n == 1 or name == "faces_seen" and n < 2:
+                continue
+            assert re.search(rf"(?<![0-9]){n}(?![0-9])", text), f"{code}: {name} for {n} reads {text!r}"
+            assert "{" not in text, (code, name, text)
+
+
+def test_russian_plurals_pick_the_right_form():
+    ru = LANGUAGES.get("ru").tr
+    assert [ru.ngettext("Your last song", "Your last {n} songs", n).format(n=n) for n in (21, 2, 5)] == [
+        "Твои последние 21 песня", "Твои последние 2 песни", "Твои последние 5 песен"]
+    assert texts.diary_summary(ru, [("sad", 100)], 21, 30).startswith("За последние 30 дней: 21 отметка")
+
+
+@pytest.mark.parametrize("code", ["en", *CODES])
+def test_a_space_before_percent_never_breaks_the_line(code):
+    """Where a language puts a space between a number and % ("72 %"), it is a non-breaking one
+    (U+00A0 or U+202F), in the catalog and in every rendered text."""
+    tr = LANGUAGES.get(code).tr
+    rendered = [t for render in RENDER.values() for t in render(tr)]
+    entries = [] if code == "en" else [e.msgstr for e in catalog(code).translated_entries()] + [
+        v for e in catalog(code).translated_entries() for v in e.msgstr_plural.values()]
+    for text in rendered + entries:
+        for match in PERCENT_SPACE.finditer(text):
+            assert set(match.group()) & {"\u00a0", "\u202f"}, f"{code}: a breaking space at % in {text!r}"
+    assert re.fullmatch(r"%?72(\u00a0|\u202f)?%?", texts.percent(tr, 0.72))
+
+
+def test_the_reviewed_wording_of_each_language():
+    """The errors the review found stay fixed: moods as adjectives (es), the reply starting with a
+    capital (tr), "least recently heard" (id), German dates and axis, "check-ins"."""
+    es, tr_, id_, de, pt = (LANGUAGES.get(c).tr for c in ("es", "tr", "id", "de", "pt_BR"))
+    assert [texts.mood_name(es, m) for m in MOODS] == ["tranquila", "alegre", "enérgica", "triste"]
+    assert "Estado de ánimo:" not in texts.analysis_reply(es, emotion="neutral", confidence=0.7, mood="happy",
+                                                          n_faces=1, pick=None)
+    for code in CODES:
+        first = texts.analysis_reply(LANGUAGES.get(code).tr, emotion="angry", confidence=0.7, mood="calm",
+                                     n_faces=1, pick=None).split(" ", 1)[1]
+        assert re.sub(r"^<b>", "", first)[0].isupper(), f"{code}: {first!r}"
+    assert "tidak kamu dengar" in texts.exhausted(id_, "sad")
+    assert texts.when(de, 1_710_000_000).startswith("9. März")
+    assert "Tage zurück" not in repr(texts.diary_labels(de, 30))
+    assert "check-ins" in texts.diary_summary(LANGUAGES.english.tr, [("sad", 100)], 3, 30)
+    assert "registros" in texts.diary_summary(es, [("sad", 100)], 3, 30)
+    assert "registros" in texts.diary_summary(pt, [("sad", 100)], 3, 30)

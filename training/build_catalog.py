@@ -19,6 +19,12 @@ How a song gets in:
   so they come last among calm songs. Nothing else is pushed into calm.
 * Duplicates: by track id, then by normalised title + lead artist (remixes, remasters, "feat."
   variants count once); the human-labelled copy wins, else the most popular one.
+* Curation (training.song_curation, docs/song-model.md "Fit"): calm is widened from soft, acoustic
+  or instrumental rows of every genre (CALM_WIDE; label_source "model+calm-wide"); heartbreak
+  titles leave happy; energetic keeps danceable songs; every song gets its flags (christmas,
+  explicit, dark), which the bot applies at serve time. Human-labelled songs get the genre and
+  flags of their copy in the big table where it has one. Titles are written cleaned
+  (recommender.music.titles). The audit set data/song_audit.csv is never read.
 """
 from __future__ import annotations
 
@@ -30,10 +36,12 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from recommender.music.titles import clean_title
 from recommender.paths import CATALOG_PATH
 from recommender.types import MOODS
 
 from .evaluate_songs import MODEL_PATH
+from .song_curation import CALM_WIDE, ENERGETIC_DANCE_MIN, add_flags, has_flag
 from .songs_data import AUDIO_FEATURES, CATALOG_COLUMNS, load_data_moods, load_spotify_songs, song_key
 
 # Minimum model probability per mood. Happy is the model's most over-predicted class (it absorbs
@@ -43,7 +51,7 @@ THRESHOLDS: dict[str, float] = {"calm": 0.5, "happy": 0.7, "energetic": 0.6, "sa
 # Sanity rules per mood, from the human-labelled songs (share of them that pass, measured):
 # calm 0.98, energetic 0.98; the sad and happy rules only cut the extremes the labels never reach.
 MOOD_RULES: dict[str, str] = {
-    "calm": "energy <= 0.45 and (acousticness >= 0.3 or instrumentalness >= 0.7)",
+    "calm": "energy <= 0.55 and (acousticness >= 0.3 or instrumentalness >= 0.5)",
     "energetic": "energy >= 0.6",
     "happy": "valence >= 0.25 and energy >= 0.4",
     "sad": "valence <= 0.7 and energy <= 0.8",
@@ -52,11 +60,51 @@ CALM_PROFILE = "acousticness >= 0.5 and energy <= 0.4 and instrumentalness >= 0.
 MIN_PER_MOOD, MIN_TOTAL = 500, 10_000
 
 
-def hand_labelled() -> pd.DataFrame:
+_TABLE_ONLY = ("genre", "subgenre", "album", "playlists")
+
+
+def hand_labelled(tracks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The human-labelled songs; with the big table, each takes its copy's genre, album and
+    playlists there (by track id, else by title + lead artist), for genre turns and flags."""
     df = load_data_moods()
     df["confidence"] = 1.0
     df["label_source"] = "human"
+    if tracks is not None:
+        keyed = tracks.assign(_key=[song_key(t, a) for t, a in zip(tracks["name"], tracks["artist"])])
+        by_id = keyed.drop_duplicates("track_id").set_index("track_id")
+        by_key = keyed.sort_values(["popularity", "track_id"], ascending=[False, True]) \
+            .drop_duplicates("_key").set_index("_key")
+        keys = [song_key(t, a) for t, a in zip(df["name"], df["artist"])]
+        for col in _TABLE_ONLY:
+            own = df["track_id"].map(by_id[col])
+            df[col] = own.where(own.notna(), pd.Series(keys, index=df.index).map(by_key[col])).fillna("")
     return df
+
+
+def widen_calm(labelled: pd.DataFrame) -> pd.DataFrame:
+    """Soft, acoustic or instrumental rows (CALM_WIDE) of every genre become calm, unless their
+    titles mark them explicit, dark or heartbreak: the calm of stress, anger and tiredness."""
+    out = labelled.copy()
+    clean = ~(has_flag(out, "explicit") | has_flag(out, "dark") | has_flag(out, "heartbreak"))
+    wide = out.eval(CALM_WIDE).to_numpy() & clean.to_numpy() & (out["mood"] != "calm").to_numpy()
+    out.loc[wide, "mood"] = "calm"
+    out.loc[wide, "label_source"] = out.loc[wide, "label_source"] + "+calm-wide"
+    out.loc[wide, "confidence"] = out.loc[wide, "p_calm"]
+    return out
+
+
+def curate(df: pd.DataFrame) -> pd.DataFrame:
+    """The fit rules that move or drop a song (training.song_curation): heartbreak titles are
+    neither happy nor calm (sad when they pass sad's rule, else out); calm keeps no explicit or
+    dark song (it is what stress and anger get); energetic keeps danceable songs."""
+    df = df.copy()
+    heartbreak = has_flag(df, "heartbreak") & df["mood"].isin(["happy", "calm"])
+    to_sad = heartbreak & df.eval(MOOD_RULES["sad"])
+    df.loc[to_sad, "mood"] = "sad"
+    df.loc[to_sad, "label_source"] = df.loc[to_sad, "label_source"] + "+heartbreak"
+    undanceable = (df["mood"] == "energetic") & (df["danceability"] < ENERGETIC_DANCE_MIN)
+    harsh_calm = (df["mood"] == "calm") & (has_flag(df, "explicit") | has_flag(df, "dark"))
+    return df[~((heartbreak & ~to_sad) | undanceable | harsh_calm)]
 
 
 def label_tracks(model, tracks: pd.DataFrame, source: str = "model") -> pd.DataFrame:
@@ -69,6 +117,7 @@ def label_tracks(model, tracks: pd.DataFrame, source: str = "model") -> pd.DataF
     out["confidence"] = proba[np.arange(len(out)), order[:, 0]]
     out["label_source"] = source
     p_calm = proba[:, int(np.flatnonzero(classes == "calm")[0])]
+    out["p_calm"] = p_calm
     rescue = out.eval(CALM_PROFILE).to_numpy() & (out["mood"].to_numpy() != "calm")
     out.loc[rescue, "mood"] = "calm"
     out.loc[rescue, "confidence"] = p_calm[rescue]
@@ -81,7 +130,7 @@ def keep_confident(labelled: pd.DataFrame) -> pd.DataFrame:
     for mood in MOODS:
         is_mood = (labelled["mood"] == mood).to_numpy()
         rule = labelled.eval(MOOD_RULES[mood]).to_numpy()
-        rescued = labelled["label_source"].str.endswith("calm-profile").to_numpy()
+        rescued = labelled["label_source"].str.contains("calm-profile|calm-wide").to_numpy()
         sure = labelled["confidence"].to_numpy() >= THRESHOLDS[mood]
         keep |= is_mood & rule & (sure | rescued)
     return labelled[keep]
@@ -98,15 +147,16 @@ def deduplicate(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def build(model, extra: pd.DataFrame | None = None, hand_only: bool = False) -> pd.DataFrame:
-    parts = [hand_labelled()]
-    if not hand_only:
-        tracks = load_spotify_songs()
-        parts.append(keep_confident(label_tracks(model, tracks)))
+    tracks = None if hand_only else load_spotify_songs()
+    parts = [add_flags(hand_labelled(tracks))]
+    if tracks is not None:
+        parts.append(keep_confident(widen_calm(label_tracks(model, add_flags(tracks)))))
     if extra is not None and len(extra):
-        parts.append(keep_confident(label_tracks(model, extra, source="spotify-playlist")))
-    df = deduplicate(pd.concat(parts, ignore_index=True))
+        parts.append(keep_confident(widen_calm(label_tracks(model, add_flags(extra), source="spotify-playlist"))))
+    df = curate(deduplicate(pd.concat(parts, ignore_index=True)))
+    df = df.assign(name=df["name"].map(clean_title))
     df["mood"] = pd.Categorical(df["mood"], categories=list(MOODS))
-    df = df.sort_values(["mood", "confidence", "popularity"], ascending=[True, False, False])
+    df = df.sort_values(["mood", "confidence", "popularity", "track_id"], ascending=[True, False, False, True])
     df["mood"] = df["mood"].astype(str)
     return df.reset_index(drop=True)
 
@@ -119,6 +169,7 @@ def write_catalog(df: pd.DataFrame, path: Path) -> None:
     out["tempo"] = out["tempo"].round(1)
     out["confidence"] = out["confidence"].round(4)
     out["genre"] = out["genre"].fillna("")
+    out["name"] = out["name"].map(clean_title)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     out.to_csv(tmp, index=False)

@@ -31,7 +31,7 @@ AUDIO_FEATURES: tuple[str, ...] = (
 # The catalog's columns, in order (recommender.music.catalog reads the first five and a few more).
 CATALOG_COLUMNS: tuple[str, ...] = (
     "track_id", "name", "artist", "mood", "confidence", "label_source", "popularity", "year",
-    "genre", "valence", "energy", "acousticness", "instrumentalness", "danceability", "tempo",
+    "genre", "valence", "energy", "acousticness", "instrumentalness", "danceability", "tempo", "flags",
 )
 
 
@@ -68,7 +68,9 @@ def load_data_moods(path: Path | None = None) -> pd.DataFrame:
 def load_spotify_songs(path: Path | None = None) -> pd.DataFrame:
     """The TidyTuesday table, one row per track id (it lists a track once per playlist).
 
-    Genre: the most frequent playlist genre of the track (ties by name), so it is deterministic.
+    Genre and subgenre: the track's most frequent playlist genre and subgenre (ties by name), so
+    they are deterministic; `album` and `playlists` (every playlist name, " | "-joined, sorted)
+    feed the curation flags (training.song_curation).
     """
     df = pd.read_csv(path or spotify_songs_path(), keep_default_na=False, na_values=["NA"])
     genre = (
@@ -76,6 +78,13 @@ def load_spotify_songs(path: Path | None = None) -> pd.DataFrame:
         .sort_values(["track_id", "n", "playlist_genre"], ascending=[True, False, True])
         .drop_duplicates("track_id").set_index("track_id")["playlist_genre"]
     )
+    subgenre = (
+        df.groupby(["track_id", "playlist_subgenre"]).size().rename("n").reset_index()
+        .sort_values(["track_id", "n", "playlist_subgenre"], ascending=[True, False, True])
+        .drop_duplicates("track_id").set_index("track_id")["playlist_subgenre"]
+    )
+    playlists = df.groupby("track_id")["playlist_name"].agg(
+        lambda names: " | ".join(sorted(set(names.dropna().astype(str)))))
     first = df.drop_duplicates("track_id").set_index("track_id")
     out = pd.DataFrame({
         "track_id": first.index,
@@ -84,6 +93,9 @@ def load_spotify_songs(path: Path | None = None) -> pd.DataFrame:
         "popularity": first["track_popularity"].to_numpy(),
         "year": _year(first["track_album_release_date"]).to_numpy(),
         "genre": genre.reindex(first.index).to_numpy(),
+        "subgenre": subgenre.reindex(first.index).to_numpy(),
+        "album": first["track_album_name"].fillna("").astype(str).to_numpy(),
+        "playlists": playlists.reindex(first.index).fillna("").to_numpy(),
     })
     for col in AUDIO_FEATURES:
         out[col] = first[col].astype(float).to_numpy()

@@ -5,11 +5,15 @@ module on purpose: the bot must not pay for pandas or scikit-learn just to load 
 
 Ordering contract (what the bot and the CLI rely on):
 
-* `Catalog.songs(mood)` is the global order of a mood: confident and popular songs first, and the
-  same artist never twice in a row (wherever the mood has another artist left to put in between).
+* `Catalog.songs(mood)` is the global order of a mood: confident and popular songs first, the
+  source genres taking turns in calm, happy and energetic (so energetic is dance, pop, hip-hop,
+  latin and rock, not one genre; calm not one stock playlist),
+  and no artist twice within ARTIST_GAP consecutive songs (wherever the mood has enough other
+  artists to put in between).
 * `Catalog.order_for_user(mood, user_id)` is that user's own order: the global order jittered by a
   per-(user, track) hash, so it is deterministic (survives restarts, no state to store), differs
-  between users, stays roughly confident/popular first, and keeps the no-artist-twice-in-a-row rule.
+  between users (the best _HEAD songs open it in the user's own random order, so users start
+  from different songs), stays roughly confident/popular first, and keeps the artist-spacing rule.
   Because the jitter is per track, adding songs to the catalog barely moves the others.
 """
 from __future__ import annotations
@@ -18,6 +22,7 @@ import csv
 import gzip
 import hashlib
 import io
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +32,7 @@ import numpy as np
 
 from ..paths import CATALOG_PATH
 from ..types import MOODS, Song
+from .titles import clean_title
 
 REQUIRED_COLUMNS = ("track_id", "name", "mood")  # the rest have defaults (docs/catalog-format.md)
 
@@ -36,6 +42,14 @@ REQUIRED_COLUMNS = ("track_id", "name", "mood")  # the rest have defaults (docs/
 _JITTER_FRACTION = 0.10
 _JITTER_MIN = 10
 _JITTER_MAX = 200
+# A user's order opens with the mood's best HEAD songs in that user's own random order, so two
+# users rarely start from the same song (1 in HEAD for any two), and the rest is jittered.
+_HEAD = 100
+# Moods whose genres take turns at the top. Not sad: its confident songs already spread over pop,
+# r&b, rock and the hand-labelled set, and turns only pulled weaker rap/edm/latin "sad" songs up.
+GENRE_TURN_MOODS = frozenset({"calm", "happy", "energetic"})
+# No artist twice within this many consecutive songs of a mood's order (and of a user's songs).
+ARTIST_GAP = 10
 
 
 def song_score(song: Song) -> float:
@@ -43,25 +57,28 @@ def song_score(song: Song) -> float:
     return 0.6 * song.confidence + 0.4 * (song.popularity / 100.0)
 
 
-def _artist_key(artist: str) -> str:
+def artist_key(artist: str) -> str:
+    """How artists are compared: case and surrounding spaces ignored."""
     return artist.casefold().strip()
 
 
-def spread_artists(songs: Iterable[Song]) -> list[Song]:
-    """Keep the given order as far as possible, but never the same artist twice in a row.
+def spread_artists(songs: Iterable[Song], gap: int = ARTIST_GAP) -> list[Song]:
+    """Keep the given order as far as possible, but no artist twice within `gap` consecutive songs.
 
-    Greedy: each next slot takes the earliest waiting song whose artist differs from the previous
-    one. Only when every remaining song is by that same artist are they appended as they are.
+    Greedy: each next slot takes the earliest waiting song whose artist is not among the previous
+    gap - 1. Only when every remaining song is by those artists does the earliest one go next.
     """
     pending = list(songs)
-    return [pending[i] for i in _spread_order([_artist_key(s.artist) for s in pending])]
+    return [pending[i] for i in _spread_order([artist_key(s.artist) for s in pending], gap)]
 
 
-def _spread_order(artists: Sequence[object]) -> list[int]:
+def _spread_order(artists: Sequence[object], gap: int = ARTIST_GAP) -> list[int]:
     """`spread_artists` on artist keys alone: the positions of the spread order."""
     n = len(artists)
     out: list[int] = []
-    last = None
+    recent: deque[object] = deque()
+    blocked: Counter[object] = Counter()  # artists among the last gap - 1 picks
+    last_used: dict[object, int] = {}
     start = 0  # positions before `start` are all taken
     taken = [False] * n
     while start < n:
@@ -69,12 +86,35 @@ def _spread_order(artists: Sequence[object]) -> list[int]:
             start += 1
             continue
         pick = start
-        if artists[start] == last:
-            pick = next((i for i in range(start + 1, n) if not taken[i] and artists[i] != last), start)
+        if blocked[artists[start]]:
+            waiting = [i for i in range(start, n) if not taken[i]]
+            # the earliest song by a free artist; failing that, by the artist heard longest ago
+            pick = next((i for i in waiting if not blocked[artists[i]]), None)
+            if pick is None:
+                pick = min(waiting, key=lambda i: (last_used[artists[i]], i))
         taken[pick] = True
         out.append(pick)
-        last = artists[pick]
+        last_used[artists[pick]] = len(out)
+        recent.append(artists[pick])
+        blocked[artists[pick]] += 1
+        if len(recent) >= gap:
+            blocked[recent.popleft()] -= 1
     return out
+
+
+def _turns(mood: str, songs: list[Song]) -> list[Song]:
+    return genre_turns(songs) if mood in GENRE_TURN_MOODS else songs
+
+
+def genre_turns(songs: Sequence[Song]) -> list[Song]:
+    """Best first within each genre, the genres taking turns: the k-th best song of every genre
+    comes before the (k+1)-th of any, so no one genre fills the top of a mood."""
+    rank: Counter[str] = Counter()
+    keyed = []
+    for pos, song in enumerate(songs):
+        keyed.append((rank[song.genre], pos, song))
+        rank[song.genre] += 1
+    return [song for _, _, song in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
 _MASK64 = (1 << 64) - 1
@@ -145,7 +185,7 @@ class Catalog:
         for song in by_id.values():
             grouped.setdefault(song.mood, []).append(song)
         by_mood = {
-            mood: tuple(spread_artists(sorted(grouped[mood], key=lambda s: (-song_score(s), s.track_id))))
+            mood: tuple(spread_artists(_turns(mood, sorted(grouped[mood], key=lambda s: (-song_score(s), s.track_id)))))
             for mood in MOODS
             if mood in grouped
         }
@@ -155,7 +195,7 @@ class Catalog:
             _by_id=by_id,
             _hashes={m: np.array([_track_hash(x.track_id) for x in songs], np.uint64)
                      for m, songs in by_mood.items()},
-            _artists={m: [artist_ids.setdefault(_artist_key(x.artist), len(artist_ids)) for x in songs]
+            _artists={m: [artist_ids.setdefault(artist_key(x.artist), len(artist_ids)) for x in songs]
                       for m, songs in by_mood.items()},
         )
 
@@ -186,7 +226,10 @@ def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> tuple[Song, ..
     if n == 0:
         return ()
     window = min(_JITTER_MAX, max(_JITTER_MIN, int(n * _JITTER_FRACTION)))
-    keys = np.arange(n) + window * _user_jitters(user_id, catalog._hashes[mood])
+    jitter = _user_jitters(user_id, catalog._hashes[mood])
+    keys = np.arange(n) + window * jitter
+    head = min(_HEAD, n)
+    keys[:head] = head * jitter[:head]  # below every other key (>= head): the head comes first
     keyed = np.argsort(keys, kind="stable")
     artists = catalog._artists[mood]
     return tuple(songs[keyed[i]] for i in _spread_order([artists[i] for i in keyed]))
@@ -206,11 +249,13 @@ def _song_from_row(row: dict[str, str]) -> Song | None:
         return None
     return Song(
         track_id=track_id,
-        name=name,
+        name=clean_title(name),
         artist=(row.get("artist") or "").strip() or "Unknown artist",
         mood=(row.get("mood") or "").strip().lower(),
         confidence=_float(row.get("confidence"), 1.0),
         popularity=int(_float(row.get("popularity"), 0.0)),
         valence=_float(row.get("valence"), 0.5),
         energy=_float(row.get("energy"), 0.5),
+        genre=(row.get("genre") or "").strip().lower(),
+        flags=frozenset((row.get("flags") or "").lower().split()),
     )

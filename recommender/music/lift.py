@@ -17,7 +17,9 @@ Contract for callers (the bot keeps the state, this module is pure):
 * `user_id`: the Telegram user id; each user gets their own stable order within a step's pool.
 * `exclude`: track ids not to serve (e.g. this user's history). The pool widens around the target
   point until a song is found, so the answer is always near the target when possible.
-* `avoid_artist`: the previous song's artist, skipped when another choice exists.
+* `avoid_artist`: the previous song's artist, skipped when another choice exists;
+  `avoid_artists`: more such artists (keys, recommender.music.catalog.artist_key), e.g. the last
+  nine songs' (within the step's pool, widened until one is found, as for `exclude`).
 * Returns None only when every song in the catalog is excluded (the caller may start over).
 
 `lift_pool(catalog, mood, step)` gives the step's ordered pool (nearest to the target first) and
@@ -30,7 +32,7 @@ from collections.abc import Collection, Sequence
 from functools import lru_cache
 from statistics import median
 
-from .catalog import Catalog, song_score, user_jitter
+from .catalog import Catalog, artist_key, song_score, user_jitter
 from ..types import MOODS, Song
 
 LIFT_STEPS = 5
@@ -64,11 +66,13 @@ def choose_lift_song(
     user_id: int,
     exclude: Collection[str] = frozenset(),
     avoid_artist: str | None = None,
+    avoid_artists: Collection[str] = frozenset(),
 ) -> Song | None:
     """The next lift-mode song for this user (see the module docstring for the contract)."""
     step = min(max(int(step), 0), LIFT_STEPS)
     size = POOL_SIZE
     total = len(catalog)
+    avoid = set(avoid_artists) | ({artist_key(avoid_artist)} if avoid_artist else set())
     while True:
         pool = _pool(catalog, mood, step, size)
         # all of the pool is near the target: within it, confident/popular first, jittered per user
@@ -80,11 +84,9 @@ def choose_lift_song(
         if step == 0:
             # a small mood's pool is padded with other moods' songs: serve the mood's own first
             fresh = [s for s in fresh if s.mood == mood] or fresh
-        if fresh:
-            if avoid_artist:
-                other = [s for s in fresh if s.artist.casefold() != avoid_artist.casefold()]
-                return (other or fresh)[0]
-            return fresh[0]
+        other = [s for s in fresh if artist_key(s.artist) not in avoid]
+        if other or (fresh and size >= total):
+            return (other or fresh)[0]
         if size >= total:
             return None
         size *= 2  # everything near the target was heard: widen the circle

@@ -7,11 +7,11 @@ before the recent ones.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from ..types import Served, Song
-from .catalog import Catalog
+from .catalog import ARTIST_GAP, Catalog, artist_key
 from .lift import choose_lift_song
 
 
@@ -22,12 +22,20 @@ class Choice:
     restarted: bool  # True when this pick opened a new cycle (the mood was exhausted)
 
 
-def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Choice | None:
+def recent_artists(catalog: Catalog, served: Sequence[Served], gap: int = ARTIST_GAP) -> frozenset[str]:
+    """The artists (keys) of the user's last gap - 1 songs, every mood: not to be served next."""
+    songs = (catalog.get(s.track_id) for s in served[len(served) - (gap - 1):] if gap > 1)
+    return frozenset(artist_key(song.artist) for song in songs if song is not None)
+
+
+def pick_next(order: Sequence[Song], served: Sequence[Served],
+              avoid_artists: Collection[str] = frozenset()) -> Choice | None:
     """The next song from `order` (the catalog's order of one mood for this user).
 
     `served` is the user's history, oldest first; entries for songs not in `order`
-    (other moods, songs since removed from the catalog) are ignored. Returns None only
-    when `order` is empty.
+    (other moods, songs since removed from the catalog) are ignored. A song by one of
+    `avoid_artists` (keys, see `recent_artists`) is passed over while another is due. Returns
+    None only when `order` is empty.
     """
     if not order:
         return None
@@ -41,12 +49,12 @@ def pick_next(order: Sequence[Song], served: Sequence[Served]) -> Choice | None:
         in_cycle = set()
     # When a song was last served; never-served songs rank first, in catalog order.
     last_seen = {s.track_id: i for i, s in enumerate(relevant)}
-    fresh = next((song for song in order if song.track_id not in last_seen), None)
-    if fresh is not None:
-        return Choice(song=fresh, cycle=cycle, restarted=restarted)
-    candidates = [(last_seen.get(song.track_id, -1), pos, song)
-                  for pos, song in enumerate(order) if song.track_id not in in_cycle]
-    _, _, song = min(candidates, key=lambda c: (c[0], c[1]))
+    fresh = [song for song in order if song.track_id not in last_seen]
+    if not fresh:
+        fresh = [song for _, _, song in sorted(
+            (last_seen.get(song.track_id, -1), pos, song)
+            for pos, song in enumerate(order) if song.track_id not in in_cycle)]
+    song = next((s for s in fresh if artist_key(s.artist) not in avoid_artists), fresh[0])
     return Choice(song=song, cycle=cycle, restarted=restarted)
 
 
@@ -58,12 +66,14 @@ def remaining(order: Sequence[Song], served: Sequence[Served]) -> int:
     return len(ids - {s.track_id for s in relevant if s.cycle == cycle})
 
 
-def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequence[Served]) -> Choice | None:
+def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequence[Served],
+              banned: Collection[str] = frozenset()) -> Choice | None:
     """The next song in lift mode (recommender.music.lift), by the same no-repeat rule.
 
     `served` is the user's whole history (lifted songs cross moods). A song counts as heard when
     it was served in its own mood's current cycle; when every song is heard, lift starts over
-    (restarted=True) and the song opens a new cycle of its mood.
+    (restarted=True) and the song opens a new cycle of its mood. `banned` track ids are never
+    served (recommender.music.rules); the last songs' artists are passed over while others are near.
     """
     cycles: dict[str, int] = {}
     moods: dict[str, str] = {}
@@ -73,12 +83,11 @@ def pick_lift(catalog: Catalog, mood: str, step: int, user_id: int, served: Sequ
             moods[s.track_id] = song.mood
             cycles[song.mood] = max(cycles.get(song.mood, 0), s.cycle)
     heard = {s.track_id for s in served if s.track_id in moods and s.cycle == cycles[moods[s.track_id]]}
-    last = catalog.get(served[-1].track_id) if served else None
-    avoid = last.artist if last is not None else None
-    song = choose_lift_song(catalog, mood, step, user_id, exclude=heard, avoid_artist=avoid)
+    avoid = recent_artists(catalog, served)
+    song = choose_lift_song(catalog, mood, step, user_id, exclude=heard | set(banned), avoid_artists=avoid)
     if song is not None:
         return Choice(song=song, cycle=cycles.get(song.mood, 0), restarted=False)
-    song = choose_lift_song(catalog, mood, step, user_id, avoid_artist=avoid)
+    song = choose_lift_song(catalog, mood, step, user_id, exclude=banned, avoid_artists=avoid)
     if song is None:
         return None
     return Choice(song=song, cycle=cycles.get(song.mood, 0) + 1, restarted=True)

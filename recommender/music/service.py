@@ -2,19 +2,23 @@
 
 It owns the catalog, each user's order, lift mode and the history: it reads the user's history
 inside the store's per-user transaction, chooses (recommender.music.selection), and appends the
-choice before the transaction commits, so a song is stored before anyone is shown it.
+choice before the transaction commits, so a song is stored before anyone is shown it. What may be
+served (seasonal songs, the mature opt-in) is decided here at serve time (recommender.music.rules).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from ..store.base import HistoryStore
 from ..types import MOODS, Song
 from .catalog import Catalog
-from .selection import pick_lift, pick_next
+from .rules import Audience, banned_ids
+from .selection import pick_lift, pick_next, recent_artists
 
 if TYPE_CHECKING:
     from .spotify import Enricher, Enrichment
@@ -35,10 +39,12 @@ class Pick:
 
 
 class SongService:
-    def __init__(self, catalog: Catalog, store: HistoryStore, enricher: Enricher | None = None) -> None:
+    def __init__(self, catalog: Catalog, store: HistoryStore, enricher: Enricher | None = None,
+                 today: Callable[[], date] = date.today) -> None:
         self.catalog = catalog
         self.store = store
         self.enricher = enricher
+        self.today = today  # the serve date (seasonal songs); injectable so tests pick the month
 
     def knows(self, mood: str) -> bool:
         """True when the catalog has songs for `mood`."""
@@ -54,12 +60,17 @@ class SongService:
         if not self.knows(mood):
             return None
         lifting = await self.store.get_lift(user_id)
+        audience = Audience.on(self.today(), await self.store.get_mature(user_id))
         step = (0 if after is None else after + 1) if lifting else None
         async with self.store.user(user_id) as history:
+            everything = await history.served()
             if step is None:
-                chosen = pick_next(self.catalog.order_for_user(mood, user_id), await history.served(mood))
+                banned = banned_ids(self.catalog, mood, audience)
+                order = [s for s in self.catalog.order_for_user(mood, user_id) if s.track_id not in banned]
+                chosen = pick_next(order, await history.served(mood), recent_artists(self.catalog, everything))
             else:  # lifted songs cross moods: choose against the whole history
-                chosen = pick_lift(self.catalog, mood, step, user_id, await history.served())
+                banned = banned_ids(self.catalog, mood, audience, lifting=True)
+                chosen = pick_lift(self.catalog, mood, step, user_id, everything, banned)
             if chosen is None:
                 return None
             await history.append(chosen.song.mood, chosen.song.track_id, chosen.cycle)

@@ -2,10 +2,31 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..types import Served
+
+
+# When the request being handled began (seconds since the epoch; None outside a request). A user's
+# writes from a request that began before their /forget (on any replica) are dropped: forget wins.
+REQUEST_STARTED: ContextVar[float | None] = ContextVar("request_started", default=None)
+# How long a forget is remembered; no request lasts longer (downloads and analyses time out sooner).
+FORGET_WINDOW_S = 3600.0
+
+
+def forget_key(user_id: int) -> str:
+    """The `meta` key holding when the user last used /forget (no schema change needed)."""
+    return f"forgot:{user_id}"
+
+
+def forgotten_during(forgot_at: str | float | None) -> bool:
+    """True when a forget recorded at `forgot_at` happened after the current request began."""
+    started = REQUEST_STARTED.get()
+    if forgot_at is None or started is None:
+        return False
+    return float(forgot_at) >= started
 
 
 # Where a stored mood came from: a selfie read by the model, /mood, or a text naming a feeling.
@@ -93,6 +114,12 @@ class HistoryStore(Protocol):
 
     async def set_lift(self, user_id: int, on: bool) -> None: ...
 
+    async def get_mature(self, user_id: int) -> bool:
+        """True when the user opted in to explicit and dark songs in happy and lift (/settings)."""
+        ...
+
+    async def set_mature(self, user_id: int, on: bool) -> None: ...
+
     async def get_language(self, user_id: int) -> str | None:
         """The language code the user chose with /language; None: follow their Telegram's."""
         ...
@@ -122,7 +149,8 @@ class HistoryStore(Protocol):
         ...
 
     async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
-        """Record the mood the user chose for one of their readings; False when it is unknown."""
+        """Record the mood the user chose for one of their readings, once: False when the reading is
+        unknown or already has a choice (a double tap on two replicas counts once)."""
         ...
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:

@@ -7,17 +7,22 @@ Same guarantees as SQLite, held by the database rather than by one process:
 - The schema is versioned in `mml_schema` and MIGRATIONS upgrade it in place, under a lock, so
   replicas starting together migrate once.
 - History is bounded per user, as in SQLite.
+- /forget wins across replicas: it takes the user's advisory lock and leaves a timestamp in
+  `meta`; every write for a user takes that lock and is dropped when the user used /forget after
+  the request writing began (base.REQUEST_STARTED; replica clocks are assumed NTP-synchronised).
+- `open(read_only=True)` (stats, --health) creates and migrates nothing, in a read-only session.
 """
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import asyncpg
 
 from ..types import Served
-from .base import FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores
+from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores,
+                   forget_key, forgotten_during)
 from .sqlite import DEFAULT_MAX_PER_USER, DatabaseUnusable, SchemaTooNew
 
 # Index i upgrades the schema from version i to i + 1. Append only; never edit a shipped step.
@@ -68,6 +73,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v4: the language a user chose with /language (NULL: follow their Telegram language).
         "ALTER TABLE user_settings ADD COLUMN language TEXT",
     ),
+    (
+        # v5: the opt-in to explicit and dark songs in happy and lift mode (/settings).
+        "ALTER TABLE user_settings ADD COLUMN mature BOOLEAN NOT NULL DEFAULT FALSE",
+    ),
 )
 SEEN_KEPT = 100_000
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -79,7 +88,11 @@ def where(url: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+    try:
+        port = parts.port or 5432
+    except ValueError:  # a raw password with '/' or '#' splits the URL there: never echo it
+        return "<an unparsable DATABASE_URL>"
+    return f"{parts.hostname}:{port}{parts.path}"
 
 
 class PostgresHistoryStore:
@@ -89,16 +102,21 @@ class PostgresHistoryStore:
 
     @classmethod
     async def open(cls, url: str, *, max_per_user: int = DEFAULT_MAX_PER_USER, max_connections: int = 10,
-                   timeout: float = 10.0) -> PostgresHistoryStore:
+                   timeout: float = 10.0, read_only: bool = False) -> PostgresHistoryStore:
+        """Connect and migrate; with `read_only`, only read an existing history (nothing created)."""
+        settings = {"default_transaction_read_only": "on"} if read_only else None
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=max_connections, timeout=timeout,
-                                             command_timeout=timeout)
+                                             command_timeout=timeout, server_settings=settings)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnusable(f"cannot connect to PostgreSQL at {where(url)} ({type(exc).__name__}: "
                                    f"{exc}): check DATABASE_URL and that the server is running") from None
         store = cls(pool, max_per_user=max_per_user)
         try:
-            await store._migrate()
+            if read_only:
+                await store._require_history(where(url))
+            else:
+                await store._migrate()
         except BaseException:
             await pool.close()
             raise
@@ -106,6 +124,11 @@ class PostgresHistoryStore:
 
     async def close(self) -> None:
         await self._pool.close()
+
+    async def _require_history(self, place: str) -> None:
+        if await self._pool.fetchval("SELECT to_regclass('mml_schema') IS NULL"):
+            raise DatabaseUnusable(f"no Music Mood Lifter history at {place} (nothing was created there): "
+                                   "check DATABASE_URL")
 
     async def _migrate(self) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -131,25 +154,42 @@ class PostgresHistoryStore:
 
     @contextlib.asynccontextmanager
     async def user(self, user_id: int) -> AsyncIterator[_UserHistory]:
+        async with self._locked(user_id) as (conn, forgotten):
+            yield _UserHistory(conn, user_id, self.max_per_user, writable=not forgotten)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, user_id: int) -> AsyncIterator[tuple[asyncpg.Connection, bool]]:
+        """A transaction holding the user's advisory lock (so a forget on another replica is wholly
+        before or after it), and whether the user used /forget after the current request began."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", user_id)
-            yield _UserHistory(conn, user_id, self.max_per_user)
+            forgot_at = await conn.fetchval("SELECT value FROM meta WHERE key = $1", forget_key(user_id))
+            yield conn, forgotten_during(forgot_at)
 
     async def served(self, user_id: int, mood: str | None = None) -> list[Served]:
         async with self._pool.acquire() as conn:
             return await _served(conn, user_id, mood)
 
     async def forget(self, user_id: int) -> int:
-        async with self._pool.acquire() as conn, conn.transaction():
+        now = time.time()
+        async with self._locked(user_id) as (conn, _):
             status = await conn.execute("DELETE FROM served WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM user_settings WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM choices WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM readings WHERE user_id = $1", user_id)
+            # Writes from requests already running for this user, on any replica, are dropped.
+            await conn.execute("""INSERT INTO meta (key, value) VALUES ($1, $2)
+                                  ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
+                               forget_key(user_id), repr(now))
+            await conn.execute("DELETE FROM meta WHERE key LIKE 'forgot:%' AND value::float8 < $1",
+                               now - FORGET_WINDOW_S)
         return int(status.split()[-1])
 
     async def add_reading(self, user_id: int, source: str, mood: str,
                           scores: tuple[float, ...] | None = None) -> int:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._locked(user_id) as (conn, forgotten):
+            if forgotten:
+                return 0  # forgotten meanwhile: no reading (its buttons answer as for a forgotten one)
             reading_id = await conn.fetchval(
                 "INSERT INTO readings (user_id, at, source, mood, scores) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 user_id, time.time(), source, mood, encode_scores(scores))
@@ -167,11 +207,22 @@ class PostgresHistoryStore:
         return Reading(int(row["id"]), float(row["at"]), row["source"], row["mood"], decode_scores(row["scores"]))
 
     async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
-        status = await self._pool.execute(
-            """INSERT INTO choices (reading_id, user_id, mood, at)
-               SELECT id, user_id, $1, $2 FROM readings WHERE id = $3 AND user_id = $4""",
-            mood, time.time(), reading_id, user_id)
-        return status.endswith(" 1")
+        async with self._locked(user_id) as (conn, forgotten):
+            if forgotten:
+                return False
+            status = await conn.execute(
+                """INSERT INTO choices (reading_id, user_id, mood, at)
+                   SELECT id, user_id, $1, $2 FROM readings WHERE id = $3 AND user_id = $4
+                   AND NOT EXISTS (SELECT 1 FROM choices WHERE reading_id = $3)""",
+                mood, time.time(), reading_id, user_id)
+            if not status.endswith(" 1"):
+                return False
+            # Bounded like the rest: presses replayed forever keep only the newest rows.
+            await conn.execute(
+                """DELETE FROM choices WHERE user_id = $1 AND id <= (
+                       SELECT id FROM choices WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
+                user_id, self.max_per_user)
+            return True
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:
         rows = await self._pool.fetch(
@@ -206,20 +257,33 @@ class PostgresHistoryStore:
         return bool(await self._pool.fetchval("SELECT lift FROM user_settings WHERE user_id = $1", user_id))
 
     async def set_lift(self, user_id: int, on: bool) -> None:
+        async with self._locked(user_id) as (conn, forgotten):
+            if not forgotten:
+                await conn.execute(
+                    """INSERT INTO user_settings (user_id, lift, updated_at) VALUES ($1, $2, $3)
+                       ON CONFLICT (user_id) DO UPDATE SET lift = EXCLUDED.lift, updated_at = EXCLUDED.updated_at""",
+                    user_id, on, time.time())
+
+    async def get_mature(self, user_id: int) -> bool:
+        return bool(await self._pool.fetchval("SELECT mature FROM user_settings WHERE user_id = $1", user_id))
+
+    async def set_mature(self, user_id: int, on: bool) -> None:
         await self._pool.execute(
-            """INSERT INTO user_settings (user_id, lift, updated_at) VALUES ($1, $2, $3)
-               ON CONFLICT (user_id) DO UPDATE SET lift = EXCLUDED.lift, updated_at = EXCLUDED.updated_at""",
+            """INSERT INTO user_settings (user_id, mature, updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (user_id) DO UPDATE SET mature = EXCLUDED.mature, updated_at = EXCLUDED.updated_at""",
             user_id, on, time.time())
 
     async def get_language(self, user_id: int) -> str | None:
         return await self._pool.fetchval("SELECT language FROM user_settings WHERE user_id = $1", user_id)
 
     async def set_language(self, user_id: int, language: str | None) -> None:
-        await self._pool.execute(
-            """INSERT INTO user_settings (user_id, language, updated_at) VALUES ($1, $2, $3)
-               ON CONFLICT (user_id) DO UPDATE SET language = EXCLUDED.language,
-                                                   updated_at = EXCLUDED.updated_at""",
-            user_id, language, time.time())
+        async with self._locked(user_id) as (conn, forgotten):
+            if not forgotten:
+                await conn.execute(
+                    """INSERT INTO user_settings (user_id, language, updated_at) VALUES ($1, $2, $3)
+                       ON CONFLICT (user_id) DO UPDATE SET language = EXCLUDED.language,
+                                                           updated_at = EXCLUDED.updated_at""",
+                    user_id, language, time.time())
 
     async def claim_update(self, update_id: int) -> bool:
         """True the first time any replica claims an update id, False for a repeated delivery."""
@@ -243,12 +307,13 @@ class PostgresHistoryStore:
         """Remove this replica's heartbeat at a clean stop (the others keep theirs)."""
         await self._pool.execute("DELETE FROM meta WHERE key = $1", f"heartbeat:{replica}")
 
-    async def import_history(self, songs: list[tuple], settings: list[tuple], readings: list[tuple] = (),
-                             choices: list[tuple] = ()) -> None:
+    async def import_history(self, songs: Iterable[tuple], settings: Iterable[tuple],
+                             readings: Iterable[tuple] = (), choices: Iterable[tuple] = ()) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
         served_at), settings as (user_id, lift, updated_at, language), readings as (id, user_id, at, source,
         mood, scores) and choices as (id, reading_id, user_id, mood, at); reading ids are kept, so
-        buttons already sent keep working. Refuses a store that has history."""
+        buttons already sent keep working. Any iterables: rows are streamed, never all held at once.
+        Refuses a store that has history."""
         async with self._pool.acquire() as conn, conn.transaction():
             if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM served) OR EXISTS (SELECT 1 FROM user_settings)"
                                    " OR EXISTS (SELECT 1 FROM readings)"):
@@ -256,11 +321,11 @@ class PostgresHistoryStore:
             await conn.copy_records_to_table("served", records=songs,
                                              columns=("user_id", "mood", "track_id", "cycle", "served_at"))
             await conn.copy_records_to_table("user_settings",
-                                             records=[(u, bool(on), t, lang) for u, on, t, lang in settings],
+                                             records=((u, bool(on), t, lang) for u, on, t, lang in settings),
                                              columns=("user_id", "lift", "updated_at", "language"))
-            await conn.copy_records_to_table("readings", records=list(readings),
+            await conn.copy_records_to_table("readings", records=readings,
                                              columns=("id", "user_id", "at", "source", "mood", "scores"))
-            await conn.copy_records_to_table("choices", records=list(choices),
+            await conn.copy_records_to_table("choices", records=choices,
                                              columns=("id", "reading_id", "user_id", "mood", "at"))
             for table in ("readings", "choices"):  # new rows continue after the copied ids
                 await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -281,15 +346,18 @@ async def _served(conn: asyncpg.Connection, user_id: int, mood: str | None) -> l
 
 
 class _UserHistory:
-    def __init__(self, conn: asyncpg.Connection, user_id: int, max_per_user: int) -> None:
+    def __init__(self, conn: asyncpg.Connection, user_id: int, max_per_user: int, *, writable: bool = True) -> None:
         self._conn = conn
         self._user_id = user_id
         self._max = max_per_user
+        self._writable = writable  # False: the user used /forget while this request ran
 
     async def served(self, mood: str | None = None) -> list[Served]:
         return await _served(self._conn, self._user_id, mood)
 
     async def append(self, mood: str, track_id: str, cycle: int) -> None:
+        if not self._writable:
+            return
         await self._conn.execute(
             "INSERT INTO served (user_id, mood, track_id, cycle, served_at) VALUES ($1, $2, $3, $4, $5)",
             self._user_id, mood, track_id, cycle, time.time())

@@ -6,8 +6,14 @@ Safety choices, each for a reason:
 - Every write is one explicit transaction, serialised by an asyncio lock because one
   aiosqlite connection is shared by concurrent handlers (their statements would interleave).
 - The schema version lives in `PRAGMA user_version`; MIGRATIONS upgrade old files in place.
-- History is bounded per user (oldest rows dropped) so a heavy user cannot grow the file
-  without limit.
+- History is bounded per user (oldest rows dropped: songs, readings and choices) so a heavy
+  user cannot grow the file without limit.
+- /forget wins: it leaves a timestamp in `meta`, and a write for that user from a request that
+  began before it is dropped; secure_delete zeroes the deleted rows and a checkpoint then empties
+  the WAL, so forgotten scores do not linger in either file.
+- The file (and so its -wal and -shm, which SQLite creates with the same mode) is 0600.
+- A file is opened only if it has every table and column this bot's schema version says it
+  has (`schema_problem`): a file that claims a version it does not have is refused at start.
 - A file that is not ours (another application's database, garbage, a newer schema) is refused
   before anything is written to it, WAL switch included, with one line naming the path and the
   fix; the file opened is remembered (device + inode) so a deletion or replacement while the bot
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 import time
@@ -27,7 +34,8 @@ from pathlib import Path
 import aiosqlite
 
 from ..types import Served
-from .base import FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores
+from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores,
+                   forget_key, forgotten_during)
 
 DEFAULT_MAX_PER_USER = 2000
 
@@ -84,6 +92,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # v6: the language a user chose with /language (NULL: follow their Telegram language).
         "ALTER TABLE user_settings ADD COLUMN language TEXT",
+    ),
+    (
+        # v7: the opt-in to explicit and dark songs in happy and lift mode (/settings).
+        "ALTER TABLE user_settings ADD COLUMN mature INTEGER NOT NULL DEFAULT 0",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -153,6 +165,7 @@ class SQLiteHistoryStore:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA secure_delete = ON")  # deleted rows are zeroed, not just unlinked
             store = cls(conn, max_per_user=max_per_user, path=path if on_disk else None)
             await store._migrate()
         except sqlite3.Error as exc:
@@ -237,7 +250,13 @@ class SQLiteHistoryStore:
     async def user(self, user_id: int) -> AsyncIterator[_UserHistory]:
         """One user's history in a write transaction (BEGIN IMMEDIATE: writers queue)."""
         async with self._transaction():
-            yield _UserHistory(self, user_id)
+            yield _UserHistory(self, user_id, writable=not await self._forgotten(user_id))
+
+    async def _forgotten(self, user_id: int) -> bool:
+        """Inside a transaction: whether the user used /forget after the current request began."""
+        async with self._conn.execute("SELECT value FROM meta WHERE key = ?", (forget_key(user_id),)) as cur:
+            row = await cur.fetchone()
+        return forgotten_during(row[0] if row else None)
 
     async def _insert(self, user_id: int, mood: str, track_id: str, cycle: int) -> None:
         await self._conn.execute(
@@ -251,17 +270,28 @@ class SQLiteHistoryStore:
 
     async def forget(self, user_id: int) -> int:
         """Delete everything stored about the user; returns how many songs were forgotten."""
+        now = time.time()
         async with self._transaction():
             cur = await self._conn.execute("DELETE FROM served WHERE user_id = ?", (user_id,))
             deleted = cur.rowcount
             await self._conn.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
             await self._conn.execute("DELETE FROM choices WHERE user_id = ?", (user_id,))
             await self._conn.execute("DELETE FROM readings WHERE user_id = ?", (user_id,))
+            # Writes from requests already running for this user (see base.REQUEST_STARTED) are dropped.
+            await self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (forget_key(user_id), repr(now)))
+            await self._conn.execute("DELETE FROM meta WHERE key LIKE 'forgot:%' AND CAST(value AS REAL) < ?",
+                                     (now - FORGET_WINDOW_S,))
+        async with self._lock:  # the deleted rows' old pages leave the WAL too
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return max(deleted, 0)
 
     async def add_reading(self, user_id: int, source: str, mood: str,
                           scores: tuple[float, ...] | None = None) -> int:
         async with self._transaction():
+            if await self._forgotten(user_id):
+                return 0  # forgotten meanwhile: no reading (its buttons answer as for a forgotten one)
             cur = await self._conn.execute(
                 "INSERT INTO readings (user_id, at, source, mood, scores) VALUES (?, ?, ?, ?, ?)",
                 (user_id, time.time(), source, mood, encode_scores(scores)))
@@ -284,11 +314,21 @@ class SQLiteHistoryStore:
 
     async def add_choice(self, user_id: int, reading_id: int, mood: str) -> bool:
         async with self._transaction():
+            if await self._forgotten(user_id):
+                return False
             cur = await self._conn.execute(
                 """INSERT INTO choices (reading_id, user_id, mood, at)
-                   SELECT id, user_id, ?, ? FROM readings WHERE id = ? AND user_id = ?""",
-                (mood, time.time(), reading_id, user_id))
-            return cur.rowcount == 1
+                   SELECT id, user_id, ?, ? FROM readings WHERE id = ? AND user_id = ?
+                   AND NOT EXISTS (SELECT 1 FROM choices WHERE reading_id = ?)""",
+                (mood, time.time(), reading_id, user_id, reading_id))
+            if cur.rowcount != 1:
+                return False
+            # Bounded like the rest: presses replayed forever keep only the newest rows.
+            await self._conn.execute(
+                """DELETE FROM choices WHERE user_id = ? AND id <= (
+                       SELECT id FROM choices WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
+                (user_id, user_id, self.max_per_user))
+            return True
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:
         async with self._lock:
@@ -330,9 +370,23 @@ class SQLiteHistoryStore:
 
     async def set_lift(self, user_id: int, on: bool) -> None:
         async with self._transaction():
+            if await self._forgotten(user_id):
+                return
             await self._conn.execute(
                 """INSERT INTO user_settings (user_id, lift, updated_at) VALUES (?, ?, ?)
                    ON CONFLICT(user_id) DO UPDATE SET lift = excluded.lift,
+                                                      updated_at = excluded.updated_at""",
+                (user_id, int(on), time.time()))
+
+    async def get_mature(self, user_id: int) -> bool:
+        async with self._lock:
+            return bool(await self._scalar("SELECT mature FROM user_settings WHERE user_id = ?", (user_id,)))
+
+    async def set_mature(self, user_id: int, on: bool) -> None:
+        async with self._transaction():
+            await self._conn.execute(
+                """INSERT INTO user_settings (user_id, mature, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(user_id) DO UPDATE SET mature = excluded.mature,
                                                       updated_at = excluded.updated_at""",
                 (user_id, int(on), time.time()))
 
@@ -344,6 +398,8 @@ class SQLiteHistoryStore:
 
     async def set_language(self, user_id: int, language: str | None) -> None:
         async with self._transaction():
+            if await self._forgotten(user_id):
+                return
             await self._conn.execute(
                 """INSERT INTO user_settings (user_id, language, updated_at) VALUES (?, ?, ?)
                    ON CONFLICT(user_id) DO UPDATE SET language = excluded.language,
@@ -376,9 +432,65 @@ class SQLiteHistoryStore:
             await self._conn.execute("DELETE FROM meta WHERE key IN ('heartbeat', 'heartbeat_file')")
 
 
+@functools.cache
+def expected_schema(version: int) -> dict[str, frozenset[str]]:
+    """Every table and its columns as MIGRATIONS[:version] leave them (built in memory once)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        for step in MIGRATIONS[:version]:
+            for statement in step:
+                db.execute(statement)
+        return _schema(db)
+
+
+def _schema(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {t: frozenset(r[1] for r in db.execute(f'PRAGMA table_info("{t}")')) for t in tables}
+
+
+def schema_problem(db: sqlite3.Connection) -> str | None:
+    """Why the file behind `db` is not a history this bot can read and migrate, or None: its
+    version must be one the bot knows (1..SCHEMA_VERSION), with every table and column that version
+    has, and no tables of another application. Read-only."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    found = _schema(db)
+    if version > SCHEMA_VERSION:
+        return f"schema v{version} is newer than this bot's v{SCHEMA_VERSION}"
+    if version < 1:
+        return (f"schema v{version} is no version of this bot's history "
+                f"(tables: {', '.join(sorted(found)[:5]) or 'none'})")
+    foreign = sorted(set(found) - OUR_TABLES)
+    if foreign:
+        return f"it has tables this bot does not use ({', '.join(foreign[:5])})"
+    for table, columns in expected_schema(version).items():
+        if table not in found:
+            return f"schema v{version} lacks the table {table}"
+        missing = sorted(columns - found[table])
+        if missing:
+            return f"schema v{version} lacks {table} column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+    return None
+
+
+def _private(path: Path) -> None:
+    """Create the file 0600 if it is new (SQLite gives -wal and -shm the same mode); tighten a
+    wider one: the history says who listened to what."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            with contextlib.suppress(OSError):  # not ours to change (another owner): leave it
+                mode = file.stat().st_mode & 0o777
+                if mode & 0o077:
+                    file.chmod(mode & 0o700)
+        return
+    except OSError:
+        return  # sqlite3 below reports it as one line
+    os.close(fd)
+
+
 def _preflight(path: Path) -> None:
     """Check, read-only, that `path` can hold this bot's history, creating the directory (and an
-    empty file) as the bot would; raises DatabaseUnusable naming the path and the fix.
+    empty 0600 file) as the bot would; raises DatabaseUnusable naming the path and the fix.
 
     It runs before the WAL switch (which alone rewrites a file) and with plain sqlite3, so that a
     refused file is left exactly as it was."""
@@ -391,15 +503,17 @@ def _preflight(path: Path) -> None:
         raise DatabaseUnusable(
             f"cannot create the directory {path.parent} for {path.name} ({exc.strerror}): create it "
             "writable for this user, or set DATABASE_PATH to a writable place") from None
+    _private(path)
     try:
         with contextlib.closing(sqlite3.connect(str(path))) as db:
             tables = {row[0] for row in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if not tables and version == 0:
+                return  # a new, empty file
+            problem = schema_problem(db)
     except sqlite3.Error as exc:
         raise _unusable(path, exc) from None
-    if not tables and version == 0:
-        return  # a new, empty file
     if version > SCHEMA_VERSION and ("served" in tables or not tables):
         raise SchemaTooNew(f"{path} has schema v{version}, newer than this bot's v{SCHEMA_VERSION}: "
                            "run the newer bot version, or point DATABASE_PATH at another file")
@@ -407,6 +521,10 @@ def _preflight(path: Path) -> None:
         raise DatabaseUnusable(f"{path} belongs to another application (tables: "
                                f"{', '.join(sorted(tables)[:5]) or 'none'}); it was left untouched: point "
                                "DATABASE_PATH at a file of its own")
+    if problem is not None:
+        raise DatabaseUnusable(f"{path} is not a history this bot can use: {problem}; it was left untouched: "
+                               "restore a backup (python -m bot.backup --restore) or point DATABASE_PATH "
+                               "at another file")
 
 
 def read_heartbeat(path: Path | str) -> float | None:
@@ -428,12 +546,14 @@ def read_heartbeat(path: Path | str) -> float | None:
 
 
 class _UserHistory:
-    def __init__(self, store: SQLiteHistoryStore, user_id: int) -> None:
+    def __init__(self, store: SQLiteHistoryStore, user_id: int, *, writable: bool = True) -> None:
         self._store = store
         self._user_id = user_id
+        self._writable = writable  # False: the user used /forget while this request ran
 
     async def served(self, mood: str | None = None) -> list[Served]:
         return await self._store._served(self._user_id, mood)
 
     async def append(self, mood: str, track_id: str, cycle: int) -> None:
-        await self._store._insert(self._user_id, mood, track_id, cycle)
+        if self._writable:
+            await self._store._insert(self._user_id, mood, track_id, cycle)

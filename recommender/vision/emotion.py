@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from ..paths import EMOTION_TFLITE
-from .litert import load_interpreter
+from .litert import BatchModel
 from .preprocess import to_model_input
 from .tta import DEFAULT_TTA, TTA_MODES, Views, expand, merge
 from ..types import EMOTIONS, EmotionScores
@@ -34,22 +33,7 @@ class EmotionClassifier:
             self.views = TTA_MODES[tta]
         else:
             raise ValueError(f"unknown test-time augmentation {tta!r}; expected one of {sorted(TTA_MODES)}")
-        self._interpreter = load_interpreter(self.path, num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 0
-        # A LiteRT interpreter is not thread-safe; the bot calls it from a worker pool.
-        self._lock = threading.Lock()
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        with self._lock:
-            if batch.shape[0] != self._batch:
-                self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
-                self._interpreter.allocate_tensors()
-                self._batch = batch.shape[0]
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output).copy()
+        self._model = BatchModel(self.path, num_threads)
 
     def predict_proba(self, faces48: np.ndarray) -> np.ndarray:
         """(N, 48, 48) uint8 → (N, 7) float probabilities."""
@@ -58,7 +42,7 @@ class EmotionClassifier:
             faces48 = faces48[None]
         if len(faces48) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        return merge(self._run(to_model_input(expand(faces48, self.views))), self.views)
+        return merge(self._model.run(to_model_input(expand(faces48, self.views))), self.views)
 
     def predict(self, faces48: np.ndarray) -> list[EmotionScores]:
         return [EmotionScores(tuple(float(p) for p in row)) for row in self.predict_proba(faces48)]

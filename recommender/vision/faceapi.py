@@ -6,7 +6,6 @@ differently. Outputs are in our EMOTIONS order (the model permutes face-api.js's
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 from ..paths import FACE_EXPRESSION_TFLITE
 from ..types import EMOTIONS
 from .imageio import DecodedImage
-from .litert import load_interpreter
+from .litert import BatchModel
 
 INPUT_SIZE = 112
 # The square grows 5 % of the box each side (side 1.1·max(w, h)): on the 440 diverse faces 0 and 0.05 read
@@ -56,12 +55,7 @@ class FaceApiExpression:
                  margin: float = CROP_MARGIN):
         self.path = Path(path)
         self.margin = margin
-        self._interpreter = load_interpreter(self.path, num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 1
-        # A LiteRT interpreter is not thread-safe; the bot calls it from a worker pool.
-        self._lock = threading.Lock()
+        self._model = BatchModel(self.path, num_threads)
 
     def run(self, crops: np.ndarray) -> np.ndarray:
         """(N, 112, 112, 3) RGB 0–255 (any numeric dtype) → (N, 7) float32, one invoke for the batch."""
@@ -70,14 +64,7 @@ class FaceApiExpression:
             raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}, 3) crops, got {batch.shape}")
         if len(batch) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        with self._lock:
-            if batch.shape[0] != self._batch:
-                self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
-                self._interpreter.allocate_tensors()
-                self._batch = batch.shape[0]
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output).copy()
+        return self._model.run(batch)
 
     def predict_rgb(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
         """(H, W, 3) uint8 RGB + face boxes (x, y, w, h in its pixels) → (N, 7) in EMOTIONS order."""

@@ -40,7 +40,9 @@ def look(image: DecodedImage, box: WorkBox) -> FaceLook:
     x1, y1 = min(w_img, int(np.ceil(x + w))), min(h_img, int(np.ceil(y + h)))
     if x1 - x0 < 2 or y1 - y0 < 2:
         return FaceLook(1.0, 0.0)
-    size = (CHECK_SIDE, CHECK_SIDE)
+    # Never upscaled: interpolation would flatten a small face's texture into the drawing range.
+    side = max(8, min(CHECK_SIDE, x1 - x0, y1 - y0))
+    size = (side, side)
     gray = cv2.resize(image.gray[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
     rgb = cv2.resize(image.rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
     lap = np.abs(cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F))

@@ -7,7 +7,6 @@ BGR, ImageNet channel means subtracted, no scaling (models/hsemotion.card.json).
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 from ..paths import MODELS_DIR
 from ..types import EMOTIONS
 from .imageio import DecodedImage
-from .litert import load_interpreter
+from .litert import BatchModel
 
 HSEMOTION_TFLITE = MODELS_DIR / "hsemotion_mobilenet7.tflite"
 INPUT_SIZE = 224
@@ -47,11 +46,7 @@ class HSEmotion:
 
     def __init__(self, path: Path | str = HSEMOTION_TFLITE, *, num_threads: int = 1):
         self.path = Path(path)
-        self._interpreter = load_interpreter(self.path, num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._batch = 1
-        self._lock = threading.Lock()  # a LiteRT interpreter is not thread-safe
+        self._model = BatchModel(self.path, num_threads)
 
     def inputs(self, rgb: np.ndarray, boxes: Sequence[WorkBox]) -> np.ndarray:
         crops = [square_crop(rgb, b, CROP_SCALE, INPUT_SIZE) for b in boxes]
@@ -61,13 +56,4 @@ class HSEmotion:
         """Faces of the working image (boxes in its pixels) → (N, 7) probabilities, EMOTIONS order."""
         if not boxes:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        batch = self.inputs(image.rgb, boxes)
-        with self._lock:
-            if len(batch) != self._batch:
-                self._interpreter.resize_tensor_input(self._input, batch.shape, strict=False)
-                self._interpreter.allocate_tensors()
-                self._batch = len(batch)
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            out = self._interpreter.get_tensor(self._output).copy()
-        return out[:, _TO_EMOTIONS]
+        return self._model.run(self.inputs(image.rgb, boxes))[:, _TO_EMOTIONS]
