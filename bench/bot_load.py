@@ -139,6 +139,7 @@ async def launch(fake: FakeTelegram, workdir: Path, extra_env: dict[str, str],
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         "DATABASE_PATH": str(workdir / "mood.sqlite3"),
         "LOG_LEVEL": "INFO",
+        "LOOP_LAG_LOG_MS": "10",  # every second the loop ran ≥ 10 ms late (the bot's default: 100)
         **extra_env,
     })
     log_path = workdir / "bot.log"

@@ -1,8 +1,9 @@
 """Run the Music Mood Lifter Telegram bot until SIGTERM/SIGINT (then exit 0).
 
 `python -m bot --check` validates the configuration, opens the database for writing (creating
-it, as the bot would) and loads the models, the catalog and the translations, then exits: 0 when
-the bot could start, 2 with one line on stderr when it could not.
+it, as the bot would), loads the models, the catalog and the translations and asks the Bot API
+whether it accepts the token (getMe; `--offline` skips that), then exits: 0 when the bot could
+start, 2 with one line on stderr when it could not, 3 when the Bot API is unreachable.
 """
 from __future__ import annotations
 
@@ -64,6 +65,29 @@ async def _open_database(config) -> None:
     await store.close()
 
 
+async def _get_me(config) -> str:
+    """Ask the Bot API who the token belongs to (getMe), as the bot does first at start."""
+    from .app import build_bot
+
+    async with build_bot(config) as bot:
+        return bot.username
+
+
+def _telegram_failure(exc: BaseException, config) -> int:
+    """`--check`'s one line and exit status when the Bot API refused or could not be reached."""
+    from telegram.error import InvalidToken, TelegramError
+
+    if isinstance(exc, InvalidToken) and not _answered_without_json(exc, TelegramError):
+        _fail("Telegram rejected TELEGRAM_BOT_TOKEN (unauthorized); copy the token from @BotFather again")
+        return EXIT_CONFIG
+    if isinstance(exc, InvalidToken):
+        _fail(f"TELEGRAM_API_URL {config.api_url} did not answer like the Telegram Bot API "
+              "(an HTTP error without the API's JSON): check the URL", config.secrets)
+        return EXIT_CONFIG
+    _fail(f"cannot reach the Telegram Bot API at {config.api_url}: {exc}", config.secrets)
+    return EXIT_TELEGRAM
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -71,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="validate configuration, load models and catalog, then exit")
     mode.add_argument("--health", action="store_true",
                       help="exit 0 if the running bot wrote its heartbeat recently (Docker HEALTHCHECK)")
+    parser.add_argument("--offline", action="store_true",
+                        help="with --check: skip asking the Bot API whether it accepts the token")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     args = parser.parse_args(argv)
 
@@ -114,9 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a missing model, catalog or translation: say which, in one line
             _fail(f"cannot start: {type(exc).__name__}: {exc}", secrets)
             return EXIT_CONFIG
+        for warning in languages.warnings:  # e.g. a language added by the README's step 1 only
+            print(f"warning: {warning}", file=sys.stderr)
+        bot_name = "not asked (--offline)"
+        if not args.offline:
+            try:
+                bot_name = "@" + asyncio.run(_get_me(config))
+            except (InvalidToken, NetworkError) as exc:
+                return _telegram_failure(exc, config)
         print(f"ok: config valid; {len(catalog)} songs in {len(catalog.moods)} moods; models loaded; "
               f"languages: {' '.join(lang.code for lang in languages)}; "
-              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}")
+              f"mode={'webhook' if config.webhook_mode else 'polling'}; database={config.database}; "
+              f"Bot API: {bot_name}")
         return 0
 
     try:

@@ -30,10 +30,11 @@ from recommender.store.sqlite import SQLiteHistoryStore
 
 from . import handlers, texts
 from .config import Config
-from .i18n import SOURCE, Languages
+from .i18n import SOURCE, Language, Languages
 from .version import version
 from .logs import log_key
 from .looplag import watch_loop_lag
+from .outage import Outage, describe
 from .processing import UserOrderedProcessor, parked
 from .services import KEY, Services
 from .tls import client_tls
@@ -200,19 +201,46 @@ async def _given(value: T) -> T:
     return value
 
 
-async def publish_profile(bot: Bot, languages: Languages) -> None:
+async def publish_profile(bot: Bot, languages: list[Language]) -> tuple[list[Language], TelegramError | None]:
     """The command menu, the description and the short description in every language the bot
     speaks (Telegram shows the one of the app's language; with no language_code, English).
-    Cosmetic: a refusal is logged and the bot serves anyway."""
-    for language in languages:
+    Cosmetic: a refusal is logged and the bot serves anyway. Returns the languages left for later
+    and why: a network error ends the round (the rest would fail the same way)."""
+    pending = list(languages)
+    while pending:
+        language = pending[0]
         code = None if language.code == SOURCE else language.api_code
         try:
             await bot.set_my_commands([BotCommand(n, t) for n, t in texts.commands(language.tr)],
                                       language_code=code)
             await bot.set_my_description(texts.description(language.tr), language_code=code)
             await bot.set_my_short_description(texts.short_description(language.tr), language_code=code)
-        except TelegramError as exc:
+        except (BadRequest, Forbidden) as exc:  # Telegram refused this text: retrying cannot help
             LOG.warning("profile in %s not published: %s", language.code, exc)
+        except TelegramError as exc:
+            return pending, exc
+        pending.pop(0)
+    return [], None
+
+
+async def keep_publishing(bot: Bot, languages: Languages, outage: Outage, stop: asyncio.Event,
+                          retry_s: float = 30.0) -> None:
+    """publish_profile until every language is out: again as soon as updates flow after an
+    outage, else after retry_s, doubling up to 10 min. One line when it falls behind, one when done."""
+    pending, error = await publish_profile(bot, list(languages))
+    if not pending:
+        return
+    LOG.warning("command menus and profile not published yet in %s (%s): retrying until they are",
+                " ".join(lang.code for lang in pending), describe(error) if error else "?")
+    while pending and not stop.is_set():
+        await _wait_any([stop, outage.recovered], retry_s)
+        outage.recovered.clear()
+        if stop.is_set():
+            return
+        pending, error = await publish_profile(bot, pending)
+        retry_s = min(2 * retry_s, 600.0)
+    if not pending:
+        LOG.info("command menus and profile published in every language")
 
 
 async def stop_services(app: Application) -> None:
@@ -238,7 +266,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
     liveness = Liveness()
     server: WebhookServer | None = None
     heartbeat: asyncio.Task[None] | None = None
-    lag_watch = asyncio.create_task(watch_loop_lag(), name="loop_lag")
+    lag_watch = asyncio.create_task(watch_loop_lag(report_ms=config.loop_lag_log_ms), name="loop_lag")
     try:
         await app.initialize()  # calls getMe: a rejected token fails here
     except BaseException:
@@ -248,7 +276,8 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
         services = await start_services(app, config, pipeline=pipeline, catalog=catalog)
         await app.start()
         # Beside serving, not before it: ~20 calls that would delay every restart (app.stop awaits it).
-        app.create_task(publish_profile(app.bot, services.languages), name="publish_profile")
+        outage = Outage()
+        app.create_task(keep_publishing(app.bot, services.languages, outage, stop), name="publish_profile")
         if config.webhook_mode:
             assert config.webhook_url and config.webhook_secret
             server = WebhookServer(app, listen=config.webhook_listen, port=config.port,
@@ -261,9 +290,14 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
                      config.webhook_path)
         else:
             assert app.updater is not None
-            bot.set_on_updates(lambda count: liveness.mark())
+            def received(count: int) -> None:
+                liveness.mark()
+                outage.reached()
+
+            bot.set_on_updates(received)
+            # error_callback: an outage is logged per state change (bot/outage.py), not per retry.
             await app.updater.start_polling(allowed_updates=list(ALLOWED_UPDATES),
-                                            timeout=poll_timeout(config))
+                                            timeout=poll_timeout(config), error_callback=outage.failed)
             LOG.info("polling for updates")
         LOG.info("bot @%s ready (music-mood-lifter %s)", app.bot.username, version())
         heartbeat = asyncio.create_task(_heartbeat(app, stop, config, liveness,
@@ -376,6 +410,12 @@ async def _heartbeat(app: Application, stop: asyncio.Event, config: Config, live
         # The first beat as soon as updates flow (a health check right after start passes).
         events = [stop] if written is not None else [stop, liveness.changed]
         await _wait_any(events, config.heartbeat_s)
+    # A clean stop: --health fails at once and a restore need not wait for the beat to age.
+    if written is not None and getattr(store, "file_problem", lambda: None)() is None:
+        try:
+            await store.stopped(config.replica)
+        except Exception as exc:  # noqa: BLE001  (the beat then just ages out)
+            LOG.warning("heartbeat not removed at stop: %s", type(exc).__name__)
 
 
 def check_health(config: Config, now: float | None = None) -> tuple[bool, str]:

@@ -84,6 +84,7 @@ def backup(database: Path, out: Path) -> int:
     """Copy the live database into `out` (which must not exist); returns the songs copied."""
     with contextlib.closing(open_readonly(database)) as src:
         check_history(src, database)
+        out.parent.mkdir(parents=True, exist_ok=True)  # `backups/` of the docs' command, on first use
         return _copy(src, out)
 
 

@@ -22,10 +22,24 @@ _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
 def load_env_file(directory: Path = PROJECT_ROOT) -> None:
-    """Read .env beside the code, wherever the bot is started from; the real environment wins."""
+    """Read .env beside the code, wherever the bot is started from; the real environment wins.
+    MML_ENV_FILE names another file (the tests point it at an empty one, never the user's)."""
     from dotenv import load_dotenv
 
-    load_dotenv(directory / ".env", override=False)
+    load_dotenv(os.environ.get("MML_ENV_FILE") or directory / ".env", override=False)
+
+
+def _bot_api_url(name: str, value: str | None, default: str) -> str:
+    """A Bot API base URL; PTB appends the token to it, so it must end in /bot (or hold {token})."""
+    if value is None:
+        return default
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL like {default}, got {value!r}")
+    if not url.path.endswith("/bot") and "{token}" not in value:
+        raise ConfigError(f"{name} must end in {urlsplit(default).path} (the token is appended to it), "
+                          f"e.g. {url.scheme}://{url.netloc}{urlsplit(default).path}")
+    return value
 
 
 def database_path(env: Mapping[str, str] | None = None) -> Path:
@@ -155,6 +169,8 @@ class Config:
     max_download_bytes: int = 10 * 1024 * 1024
     download_timeout_s: int = 30  # getFile + download, then the user is told it took too long
     max_history_per_user: int = 2000
+    # A second whose event loop ran this late is logged (bot/looplag.py); the bench asks for 10 ms.
+    loop_lag_log_ms: float = 100.0
     # Liveness: how often the heartbeat is written; `--health` fails after 3 missed beats.
     heartbeat_s: float = 30.0
 
@@ -238,8 +254,8 @@ class Config:
         database_url = postgres_dsn(env)
         return cls(
             token=token,
-            api_url=get("TELEGRAM_API_URL") or DEFAULT_API_URL,
-            file_url=get("TELEGRAM_FILE_URL") or DEFAULT_FILE_URL,
+            api_url=_bot_api_url("TELEGRAM_API_URL", get("TELEGRAM_API_URL"), DEFAULT_API_URL),
+            file_url=_bot_api_url("TELEGRAM_FILE_URL", get("TELEGRAM_FILE_URL"), DEFAULT_FILE_URL),
             database_path=Path(get("DATABASE_PATH") or DEFAULT_DATABASE_PATH),
             database_url=database_url,
             catalog_path=Path(get("CATALOG_PATH") or CATALOG_PATH),
@@ -258,4 +274,5 @@ class Config:
             max_download_bytes=get_int("MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024),
             download_timeout_s=get_int("DOWNLOAD_TIMEOUT_S", 30),
             max_history_per_user=get_int("MAX_HISTORY_PER_USER", 2000),
+            loop_lag_log_ms=get_int("LOOP_LAG_LOG_MS", 100),
         )

@@ -45,8 +45,9 @@ def load_translations(path: Path) -> gettext.GNUTranslations:
 class Languages:
     """The languages the bot speaks, English first, and which one answers a user."""
 
-    def __init__(self, languages: list[Language]) -> None:
+    def __init__(self, languages: list[Language], warnings: tuple[str, ...] = ()) -> None:
         self.by_code = {lang.code: lang for lang in languages}
+        self.warnings = warnings  # catalogs left out or incomplete, for `python -m bot --check`
         self.english = self.by_code[SOURCE]
         self._lower = {code.lower(): lang for code, lang in self.by_code.items()}
         self._base: dict[str, Language] = {}
@@ -60,11 +61,20 @@ class Languages:
     def load(cls, directory: Path = LOCALES) -> Languages:
         english = gettext.NullTranslations()
         languages = [Language(SOURCE, "English", english)]
+        warnings: list[str] = []
         for path in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             code = path.parent.parent.name
-            tr = load_translations(path)
-            languages.append(Language(code, own_name(tr), tr))
-        return cls(languages)
+            catalog = polib.pofile(str(path))
+            tr = gettext.GNUTranslations(io.BytesIO(catalog.to_binary()))
+            name = own_name(tr)
+            if name == "English":  # a fresh `pybabel init`: served, it would be a second "English" button
+                warnings.append(f"language {code} is left out until its name is translated "
+                                f'(msgctxt "language name" in {path.relative_to(directory.parent.parent)})')
+                continue
+            if (done := catalog.percent_translated()) < 100:
+                warnings.append(f"language {code} ({name}) is {done}% translated: the rest is answered in English")
+            languages.append(Language(code, name, tr))
+        return cls(languages, tuple(warnings))
 
     def __iter__(self):
         return iter(self.by_code.values())

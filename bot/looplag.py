@@ -2,7 +2,8 @@
 
 A task asks to wake every `tick_s`; how much later than asked it wakes is the loop's lag (the
 longest callback that ran meanwhile). Each window of `window_s` with a lag of at least
-`report_ms` is logged as one line (an idle or healthy bot logs nothing):
+`report_ms` is logged as one line (an idle or healthy bot logs nothing; the bot's default is 100 ms,
+`LOOP_LAG_LOG_MS`, so a loaded host's ordinary 10–20 ms wake-ups do not fill the log):
 `loop_lag ticks=… max_ms=… p95_ms=… over_20ms=…`; `python -m bench.bot_load` reads these lines.
 """
 from __future__ import annotations

@@ -2,12 +2,47 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from fake_telegram import FakeTelegram
 from pg_server import PostgresServer
+
+# No test reads the user's .env: with a real token, a bot under test would talk to real Telegram
+# (deleting a webhook, stealing updates). Every process started from here inherits this.
+os.environ["MML_ENV_FILE"] = os.devnull
+_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+
+def _loopback_only(address: object) -> None:
+    """Refuse, in the test process, any connection that would leave the machine."""
+    if not isinstance(address, tuple):
+        return  # a Unix socket (PostgreSQL's) is local by definition
+    host = str(address[0]).split("%")[0]
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    if not local:
+        raise ConnectionRefusedError(f"a test tried to reach {host}: tests talk to loopback only")
+
+
+def _guarded_connect(self, address):
+    _loopback_only(address)
+    return _connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _loopback_only(address)
+    return _connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

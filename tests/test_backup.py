@@ -229,3 +229,27 @@ async def test_a_damaged_database_can_be_restored_over_and_is_kept_as_it_was(tmp
     assert proc.returncode == 0, proc.stderr
     assert len(songs_in(live)) == 4
     assert (tmp_path / "live.sqlite3-before-restore").read_bytes() == damaged
+
+
+async def test_the_documented_backup_command_works_before_backups_exists(tmp_path):
+    # docs/operations.md: `python -m bot.backup backups/mood-$(date +%F).sqlite3` in a fresh checkout.
+    live, out = tmp_path / "live.sqlite3", tmp_path / "backups" / "mood-2026-12-05.sqlite3"
+    store = await SQLiteHistoryStore.open(live)
+    try:
+        await add_songs(store, 1, 3, "a")
+    finally:
+        await store.close()
+    proc = run(str(out), database=live)
+    assert proc.returncode == 0, proc.stderr
+    assert songs_in(out) == songs_in(live)
+
+
+def test_backups_and_var_are_never_committed_nor_in_the_image():
+    # Both hold Telegram user ids.
+    if not (PROJECT_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "check-ignore", "backups/mood-2026-12-05.sqlite3", "var/mood.sqlite3"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
+    assert proc.stdout.split() == ["backups/mood-2026-12-05.sqlite3", "var/mood.sqlite3"]
+    dockerignore = (PROJECT_ROOT / ".dockerignore").read_text().split()
+    assert "backups" in dockerignore and "var" in dockerignore

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot_harness import FIXTURE_CATALOG, selfie_jpeg
-from fake_telegram import TOKEN, FakeTelegram
+from fake_telegram import TOKEN, FakeTelegram, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
@@ -29,6 +29,9 @@ def bot_env(tmp_path: Path, fake: FakeTelegram | None = None, **extra: str) -> d
         "CATALOG_PATH": str(FIXTURE_CATALOG),
         "TMPDIR": str(tmp_path / "tmp"),
         "LOG_LEVEL": "INFO",
+        # Never real Telegram: without a fake, a closed loopback port.
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{free_port()}/bot",
+        "TELEGRAM_FILE_URL": f"http://127.0.0.1:{free_port()}/file/bot",
     })
     if fake is not None:
         env.update(fake.env())
@@ -73,6 +76,15 @@ async def test_runs_answers_and_stops_cleanly_on_sigterm(fake, tmp_path):
         assert LINK.search((await user.reply()).text)
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+    # A clean stop marks the bot stopped: --health fails at once and a restore need not wait.
+    code, output = await run_to_end(tmp_path, env, "--health")
+    assert code == 1 and "not running" in output
+    backup = str(tmp_path / "backups" / "before.sqlite3")
+    for args in ([backup], ["--restore", backup]):
+        done = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.backup", *args, cwd=tmp_path,
+                                                    env=env, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(done.communicate(), START_TIMEOUT)
+        assert done.returncode == 0, err.decode()
     log = (tmp_path / "bot.log").read_text()
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     assert re.search(r"kind=photo user=[0-9a-f]{12} outcome=song .*latency_ms=\d+", log)
@@ -112,10 +124,23 @@ async def test_rejected_token_fails_clearly_without_printing_it(fake, tmp_path):
     assert "Traceback" not in output
 
 
-async def test_check_validates_config_and_loads_everything(tmp_path):
-    code, output = await run_to_end(tmp_path, bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN), "--check")
+async def test_check_validates_config_loads_everything_and_asks_the_bot_api(fake, tmp_path):
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path, fake), "--check")
     assert code == 0, output
     assert "ok: config valid; 48 songs in 4 moods" in output and TOKEN not in output
+    assert "Bot API: @mood_lifter_test_bot" in output and fake.calls == ["getMe"]
+
+
+async def test_check_exits_3_when_the_bot_api_is_unreachable_and_2_for_a_rejected_token(fake, tmp_path):
+    # README: make check exits 3 when the Bot API is unreachable (nothing listens on this port).
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN), "--check")
+    assert code == 3 and output.strip().count("\n") == 0, output
+    assert output.startswith("error: cannot reach the Telegram Bot API at http://127.0.0.1:")
+    wrong = "987654321:WRONG-token_abcdefghijklmnopqrstuv"
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path, fake, TELEGRAM_BOT_TOKEN=wrong), "--check")
+    assert code == 2 and "rejected TELEGRAM_BOT_TOKEN" in output and "WRONG" not in output
+    code, output = await run_to_end(tmp_path, bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN), "--check", "--offline")
+    assert code == 0 and "Bot API: not asked (--offline)" in output, output
 
 
 async def test_kill_9_or_sigterm_during_a_burst_loses_nothing(fake, tmp_path):
@@ -182,8 +207,6 @@ async def test_kill_9_or_sigterm_during_a_burst_loses_nothing(fake, tmp_path):
 
 
 async def test_unreachable_bot_api_fails_with_one_clear_line(tmp_path):
-    from fake_telegram import free_port
-
     env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}/bot")
     code, output = await run_to_end(tmp_path, env)
     assert code == 3 and "cannot reach the Telegram Bot API" in output

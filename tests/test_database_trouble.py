@@ -84,7 +84,7 @@ async def test_a_newer_schema_is_refused_in_one_line(fake, tmp_path):
 async def test_check_creates_the_database_as_the_bot_would(tmp_path):
     env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN)
     assert not database(tmp_path).exists()
-    code, output = await run_to_end(tmp_path, env, "--check")
+    code, output = await run_to_end(tmp_path, env, "--check", "--offline")
     assert code == 0, output
     with contextlib.closing(sqlite3.connect(database(tmp_path))) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

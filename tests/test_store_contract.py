@@ -173,6 +173,9 @@ async def test_each_replica_keeps_its_own_heartbeat(open_store):
     await store.heartbeat(200.0, "host-b:8080")
     assert await store.read_heartbeat("host-a:8080") == 100.0
     assert await store.read_heartbeat("host-b:8080") == 200.0
+    await store.stopped("host-a:8080")  # a clean stop removes that replica's beat only
+    assert await store.read_heartbeat("host-a:8080") is None
+    assert await store.read_heartbeat("host-b:8080") == 200.0
 
 
 SCORES = (0.05, 0.01, 0.04, 0.10, 0.60, 0.05, 0.15)

@@ -135,6 +135,10 @@ class HistoryStore(Protocol):
         """Record that this replica is alive (read by `python -m bot --health`)."""
         ...
 
+    async def stopped(self, replica: str = "") -> None:
+        """Remove this replica's heartbeat at a clean stop: `--health` and restore then see it stopped."""
+        ...
+
     async def add_reading(self, user_id: int, source: str, mood: str,
                           scores: tuple[float, ...] | None = None) -> int:
         """Store a mood answered (never a photo); returns its id for the buttons under the reply."""

@@ -303,6 +303,10 @@ class PostgresHistoryStore:
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
             f"heartbeat:{replica}", repr(time.time() if now is None else now))
 
+    async def stopped(self, replica: str = "") -> None:
+        """Remove this replica's heartbeat at a clean stop (the others keep theirs)."""
+        await self._pool.execute("DELETE FROM meta WHERE key = $1", f"heartbeat:{replica}")
+
     async def import_history(self, songs: Iterable[tuple], settings: Iterable[tuple],
                              readings: Iterable[tuple] = (), choices: Iterable[tuple] = ()) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,

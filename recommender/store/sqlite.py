@@ -428,6 +428,11 @@ class SQLiteHistoryStore:
                     "INSERT INTO meta (key, value) VALUES (?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    async def stopped(self, replica: str = "") -> None:
+        """Remove the heartbeat at a clean stop, so nothing mistakes this file for one in use."""
+        async with self._transaction():
+            await self._conn.execute("DELETE FROM meta WHERE key IN ('heartbeat', 'heartbeat_file')")
+
 
 @functools.cache
 def expected_schema(version: int) -> dict[str, frozenset[str]]:
