@@ -16,6 +16,8 @@ secret, answers malformed JSON with 500 (which Telegram retries) and logs payloa
 from __future__ import annotations
 
 import errno
+import os
+import resource
 import hmac
 import json
 import logging
@@ -116,6 +118,17 @@ class _BackoffHTTPServer(tornado.httpserver.HTTPServer):
             self._handlers[sock.fileno()] = accept_with_backoff(sock, self._handle_connection)
 
 
+def has_headroom(spare: int = 16) -> bool:
+    """Whether `spare` more descriptors could be opened: one freed descriptor is not a recovery,
+    so a limit hovering at the edge keeps one outage episode (one line), not a line per flap."""
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:  # no /proc (not Linux): take the accept as the recovery
+        return True
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft == resource.RLIM_INFINITY or used + spare <= soft
+
+
 def accept_with_backoff(sock: socket.socket, callback: Callable[[socket.socket, Any], None]) -> Callable[[], None]:
     """Like tornado.netutil.add_accept_handler, but when accept() fails for want of descriptors
     (or memory), stop watching the socket and try again after a pause that doubles up to
@@ -139,7 +152,7 @@ def accept_with_backoff(sock: socket.socket, callback: Callable[[socket.socket, 
                     raise
                 pause(exc)
                 return
-            if state["since"] is not None:
+            if state["since"] is not None and has_headroom():
                 LOG.warning("webhook server accepting connections again after %.1f s (%d tries refused)",
                             time.monotonic() - state["since"], state["tries"])
                 state.update(since=None, tries=0, delay=BACKOFF_S[0])
