@@ -32,7 +32,7 @@ from recommender.types import MOODS, Song
 from recommender.vision.calibration import MoodReading
 from recommender.vision.imageio import WORK_SIDE, ImageError
 
-from . import diary, keyboards, texts
+from . import diary, keyboards, share, texts
 from . import services as svc
 from .downloads import DownloadFailed, TooLarge
 from .i18n import AUTO, Language
@@ -257,7 +257,8 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pick = await _serve(services, user_id, mood)
     reply = texts.felt_reply(language.tr, pick, reading.feeling) if reading.feeling \
         else texts.asked_reply(language.tr, pick, from_text=True)
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(language.tr, mood, pick.lift_step),
+    await _reply(update, reply, reply_markup=share.with_song(
+        keyboards.more_keyboard(language.tr, mood, pick.lift_step), language.tr, pick.song),
                  link_preview_options=_song_options(pick.song))
     current_trace().done("text_mood")  # no mood or feeling in the log: what someone wrote stays theirs
 
@@ -328,7 +329,8 @@ async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     assert message is not None  # a command always has a message
     caption = texts.diary_summary(tr, diary.shares(events), len(events), diary.DAYS)
-    await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML, do_quote=not _is_private(update))
+    await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML, do_quote=not _is_private(update),
+                              reply_markup=share.bot_markup(tr, services.bot_username))
     trace.done("diary", moods=len(events), png_bytes=len(png))
 
 
@@ -508,7 +510,8 @@ async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id:
         await _reply(update, reply)
         trace.done("no_songs")
         return
-    await _reply(update, reply, reply_markup=keyboards.more_keyboard(tr, mood, pick.lift_step, reading),
+    await _reply(update, reply, reply_markup=share.with_song(
+        keyboards.more_keyboard(tr, mood, pick.lift_step, reading), tr, pick.song),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
@@ -542,7 +545,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tr = await _tr(update, context)
     pick = await _serve(services, user_id, request.mood, after=request.step or 0)
     await _send_song(context, query, user_id, texts.more_reply(tr, pick), pick,
-                     keyboards.more_keyboard(tr, request.mood, pick.lift_step))
+                     keyboards.more_keyboard(tr, request.mood, pick.lift_step), tr)
     await _answered(query)
     trace.done("more", restarted=int(pick.restarted),
                **({"lift_step": pick.lift_step} if pick.lift_step else {}))
@@ -557,8 +560,11 @@ async def _serve(services: svc.Services, user_id: int, mood: str, after: int | N
 
 
 async def _send_song(context: ContextTypes.DEFAULT_TYPE, query: Any, user_id: int, text: str, pick: Pick,
-                     markup: InlineKeyboardMarkup) -> None:
-    """A song as a new message in the pressed button's chat; the preview shows its cover."""
+                     markup: InlineKeyboardMarkup, tr: Tr | None = None) -> None:
+    """A song as a new message in the pressed button's chat; the preview shows its cover; with
+    `tr`, a Share row under the buttons."""
+    if tr is not None:
+        markup = share.with_song(markup, tr, pick.song)
     await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                    link_preview_options=_song_options(pick.song))
 
@@ -638,7 +644,7 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tr = await _tr(update, context)
     song = await _serve(services, user_id, request.mood)
     await _send_song(context, query, user_id, texts.chosen_reply(tr, song, corrected=request.mood != reading.mood),
-                     song, keyboards.more_keyboard(tr, request.mood, song.lift_step, reading.id))
+                     song, keyboards.more_keyboard(tr, request.mood, song.lift_step, reading.id), tr)
     await _answered(query)
     current_trace().done("picked", corrected=int(request.mood != reading.mood))
 
@@ -657,7 +663,7 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await services.store.add_reading(user_id, "mood", mood)
     song = await _serve(services, user_id, mood)
     await _send_song(context, query, user_id, texts.asked_reply(tr, song, from_text=False), song,
-                     keyboards.more_keyboard(tr, mood, song.lift_step))
+                     keyboards.more_keyboard(tr, mood, song.lift_step), tr)
     await _answered(query)
     current_trace().done("mood_chosen")
 

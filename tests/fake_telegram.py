@@ -28,9 +28,9 @@ import tornado.web
 
 TOKEN = "123456789:TEST-token_abcdefghijklmnopqrstuvwxyz"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Mood Lifter", "username": "mood_lifter_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
 _TEXT_PARAMS = {"text", "caption", "callback_query_id", "file_id", "url", "secret_token", "action",
-                "description", "short_description", "language_code"}
+                "description", "short_description", "language_code", "inline_query_id"}
 
 
 @dataclass
@@ -96,6 +96,8 @@ class FakeTelegram:
         self.failure_descriptions: dict[str, str] = {}  # method → the error text Telegram gives
         self.file_behaviours: dict[str, FileBehaviour] = {}  # file id → how its download misbehaves
         self.answered_queries: set[str] = set()
+        self.blocked: set[int] = set()  # chats whose user blocked the bot: sending there is a 403
+        self.inline_answers: dict[str, Sent] = {}  # inline query id → the bot's answer
         self._cond = asyncio.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -305,6 +307,16 @@ class FakeTelegram:
             msg.pop("text")
             await self._record(Sent(method, params, msg["message_id"]))
             return 200, {"ok": True, "result": msg}
+        elif method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked:
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        elif method == "answerInlineQuery":
+            refused = _inline_refusal(params, self.inline_answers)
+            if refused:
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refused}"}
+            call = Sent(method, params)
+            self.inline_answers[str(params["inline_query_id"])] = call
+            await self._record(call)
+            return 200, {"ok": True, "result": True}
         elif method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id", 0))
             msg = self.message(chat_id, str(params.get("text", "")))
@@ -330,6 +342,22 @@ class FakeTelegram:
 
 
 PROFILE_LIMITS = {"description": 512, "short_description": 120}
+
+
+def _inline_refusal(params: dict[str, Any], answered: dict[str, Sent]) -> str | None:
+    """What Telegram refuses in an answerInlineQuery: a second answer, over 50 results, result
+    ids repeated or over 64 bytes, a result without content."""
+    if str(params.get("inline_query_id")) in answered:
+        return "query is too old and response timeout expired or query ID is invalid"
+    results = params.get("results") or []
+    ids = [str(r.get("id", "")) for r in results]
+    if len(results) > 50:
+        return "RESULTS_TOO_MUCH"
+    if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+        return "RESULT_ID_INVALID"
+    if any(r.get("type") == "article" and not r.get("input_message_content") for r in results):
+        return "MESSAGE_EMPTY"
+    return None
 
 
 def _profile_key(what: str, params: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -551,6 +579,18 @@ class FakeUser:
                         "chat": _chat(self.chat_id, self.chat_type), "from": BOT_USER,
                         "text": message.text},
         }})
+
+    async def inline(self, query: str) -> Sent:
+        """Type "@bot <query>" in some chat; the bot's answerInlineQuery for it."""
+        query_id = f"iq-{next(self.fake._query_ids)}"
+        await self.fake.push({"inline_query": {"id": query_id, "from": self._from(), "query": query,
+                                               "offset": "", "chat_type": "sender"}})
+        return await self.fake.wait_for(lambda: self.fake.inline_answers.get(query_id))
+
+    async def choose(self, result_id: str, query: str = "") -> dict[str, Any]:
+        """Post an inline result (Telegram reports it when inline feedback is on)."""
+        return await self.fake.push({"chosen_inline_result": {"result_id": result_id, "from": self._from(),
+                                                              "query": query}})
 
     async def reply(self, timeout: float = 15.0) -> Sent:
         """The next message the bot sends to this chat (after the ones already read)."""

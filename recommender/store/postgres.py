@@ -18,6 +18,7 @@ import asyncpg
 
 from ..types import Served
 from .base import FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores
+from .checkins import CHECKINS_TABLE_POSTGRES
 from .sqlite import DEFAULT_MAX_PER_USER, DatabaseUnusable, SchemaTooNew
 
 # Index i upgrades the schema from version i to i + 1. Append only; never edit a shipped step.
@@ -67,6 +68,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # v4: the language a user chose with /language (NULL: follow their Telegram language).
         "ALTER TABLE user_settings ADD COLUMN language TEXT",
+    ),
+    (
+        # v5: the opt-in daily check-in (recommender/store/checkins.py).
+        CHECKINS_TABLE_POSTGRES,
+        "CREATE INDEX checkins_due ON checkins (due_at)",
     ),
 )
 SEEN_KEPT = 100_000
@@ -145,6 +151,7 @@ class PostgresHistoryStore:
             await conn.execute("DELETE FROM user_settings WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM choices WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM readings WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM checkins WHERE user_id = $1", user_id)
         return int(status.split()[-1])
 
     async def add_reading(self, user_id: int, source: str, mood: str,

@@ -28,6 +28,7 @@ import aiosqlite
 
 from ..types import Served
 from .base import FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores
+from .checkins import CHECKINS_TABLE_SQLITE
 
 DEFAULT_MAX_PER_USER = 2000
 
@@ -85,9 +86,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v6: the language a user chose with /language (NULL: follow their Telegram language).
         "ALTER TABLE user_settings ADD COLUMN language TEXT",
     ),
+    (
+        # v7: the opt-in daily check-in (recommender/store/checkins.py).
+        CHECKINS_TABLE_SQLITE,
+        "CREATE INDEX checkins_due ON checkins (due_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices"})
+OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices", "checkins"})
 SEEN_KEPT = 100_000  # update ids remembered; Telegram resends within hours, ids only grow
 
 
@@ -257,6 +263,7 @@ class SQLiteHistoryStore:
             await self._conn.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
             await self._conn.execute("DELETE FROM choices WHERE user_id = ?", (user_id,))
             await self._conn.execute("DELETE FROM readings WHERE user_id = ?", (user_id,))
+            await self._conn.execute("DELETE FROM checkins WHERE user_id = ?", (user_id,))
         return max(deleted, 0)
 
     async def add_reading(self, user_id: int, source: str, mood: str,
