@@ -35,6 +35,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     what = payload(context.args)
     if what is None:
         return  # bot/handlers.py greets normally
+    context.args = []  # the payload is not an argument of the command it opens
     if what == "diary":
         await h.diary_command(update, context)
     elif what == "checkin":
