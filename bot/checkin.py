@@ -186,7 +186,8 @@ class CheckinSender:
         self.languages = languages
         self.poll_s = poll_s
         self.batch = max(1, 2 * per_second)
-        self.limiter = AsyncLimiter(per_second, 1)
+        # One token refilled every 1/per_second s: evenly spaced, no burst at the start of a round.
+        self.limiter = AsyncLimiter(1, 1 / per_second)
         # Unique per process: a restarted replica never mistakes its predecessor's claims for its own.
         self.replica = f"{replica}/{os.getpid()}/{secrets.token_hex(4)}"
         self.sent = 0
