@@ -43,6 +43,7 @@ PATTERN = r"^ci:"
 _DATA = re.compile(r"ci:(?:t:(\d{4})|z:(\d{4}):(\d{1,2})|off)")
 LEASE_S = 300.0  # a claim a crashed replica left is taken over after this
 LATE_AFTER_S = 15 * 60  # later than this, the check-in says it is late
+SENDER_KEY = "checkin_sender"
 PARALLEL = 16  # sends in flight at once (the rate limiter decides how many per second)
 
 
@@ -191,6 +192,7 @@ class CheckinSender:
         # Unique per process: a restarted replica never mistakes its predecessor's claims for its own.
         self.replica = f"{replica}/{os.getpid()}/{secrets.token_hex(4)}"
         self.sent = 0
+        self.rounds = self.failed_rounds = 0  # for operators and tests: is the loop alive?
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -215,6 +217,7 @@ class CheckinSender:
             batch = await self.table.claim(self.replica, time.time(), LEASE_S, self.batch)
         except Exception as exc:  # the database is away: due check-ins wait, and are sent late
             LOG.warning("check-ins not claimed: %s", type(exc).__name__)
+            self.failed_rounds += 1
             return 0
         gate = asyncio.Semaphore(PARALLEL)
 
@@ -223,6 +226,7 @@ class CheckinSender:
                 await self._send(c)
 
         await asyncio.gather(*(one(c) for c in batch))
+        self.rounds += 1
         return len(batch)
 
     async def _send(self, c: Checkin) -> None:
@@ -271,8 +275,10 @@ class CheckinSender:
 def start_sender(app: Application) -> CheckinSender:
     services: svc.Services = app.bot_data[svc.KEY]
     config = services.config
-    return CheckinSender(app.bot, services.store, services.languages, per_second=config.checkins_per_second,
-                         poll_s=config.checkin_poll_s, replica=config.replica).start()
+    sender = CheckinSender(app.bot, services.store, services.languages, per_second=config.checkins_per_second,
+                           poll_s=config.checkin_poll_s, replica=config.replica)
+    app.bot_data[SENDER_KEY] = sender
+    return sender.start()
 
 
 async def _then_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
