@@ -25,7 +25,7 @@ from aiolimiter import AsyncLimiter
 from gettext import NullTranslations as Tr
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from recommender.store.base import HistoryStore, MoodMark
