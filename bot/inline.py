@@ -1,5 +1,6 @@
 """Inline mode: "@bot calm" (or a feeling in words, in any language the bot speaks) in any chat
-lists songs of that mood; an empty or unknown query offers the four moods.
+lists songs of that mood (with Spotify credentials, their covers); an empty or unknown query
+offers the four moods.
 
 Listing serves nothing: the results are the songs the user would hear next (their own order, no
 repeats of their history), read without writing. A chosen result is recorded in their history
@@ -9,6 +10,7 @@ per user, since Telegram sends one per keystroke.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 
 from gettext import NullTranslations as Tr
@@ -33,6 +35,7 @@ from . import share, texts
 from .limits import FloodGate, Verdict
 from .logs import current_trace
 
+COVERS_WITHIN_S = 0.8  # Spotify covers, when configured, only if they come this fast (answers wait for them)
 CACHE_S = 30  # Telegram keeps an answer this long per user and query: a retyped query costs nothing
 SONGS_PER_QUERY = 5
 QUERIES_PER_MINUTE = 60  # one query per keystroke: more generous than messages, still bounded
@@ -69,7 +72,22 @@ async def next_songs(services: svc.Services, user_id: int, mood: str, n: int) ->
     return songs
 
 
-def _article(tr: Tr, mood: str, song: Song, cycle: int, title: str, description: str) -> InlineQueryResultArticle:
+async def covers(services: svc.Services, songs: list[Song]) -> dict[str, str]:
+    """track id → cover URL from the Spotify enrichment (cached there), all within COVERS_WITHIN_S;
+    {} without Spotify credentials or when it is slow."""
+    enricher = services.songs.enricher
+    if enricher is None or not songs:
+        return {}
+    try:
+        found = await asyncio.wait_for(asyncio.gather(*(asyncio.to_thread(enricher.enrich, s) for s in songs)),
+                                       COVERS_WITHIN_S)
+    except Exception:  # timeout or Spotify trouble: the results go without covers
+        return {}
+    return {s.track_id: d.cover_url for s, d in zip(songs, found) if d is not None and d.cover_url}
+
+
+def _article(tr: Tr, mood: str, song: Song, cycle: int, title: str, description: str,
+             cover: str | None = None) -> InlineQueryResultArticle:
     buttons = [[InlineKeyboardButton(texts.open_in_spotify_button(tr), url=song.url)], [share.song_button(tr, song)]]
     return InlineQueryResultArticle(
         id=f"{mood}.{song.track_id}.{cycle}",
@@ -79,6 +97,7 @@ def _article(tr: Tr, mood: str, song: Song, cycle: int, title: str, description:
             texts.song_lines(tr, song), parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=False, url=song.url)),
         reply_markup=InlineKeyboardMarkup(buttons),
+        thumbnail_url=cover,
     )
 
 
@@ -97,16 +116,16 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     language = await _language(update, context)
     tr = language.tr
     mood = query_mood(query.query, tr, language.code)
-    results = []
     if mood is not None and services.songs.knows(mood):
-        for song, cycle in await next_songs(services, user_id, mood, SONGS_PER_QUERY):
-            results.append(_article(tr, mood, song, cycle, f"{song.name} — {song.artist}", texts.mood_label(tr, mood)))
+        chosen = [(mood, song, cycle, f"{song.name} — {song.artist}", texts.mood_label(tr, mood))
+                  for song, cycle in await next_songs(services, user_id, mood, SONGS_PER_QUERY)]
     else:  # empty or unknown: each mood, with the song it would post
-        for m in MOODS:
-            if services.songs.knows(m):
-                for song, cycle in await next_songs(services, user_id, m, 1):
-                    results.append(_article(tr, m, song, cycle, texts.mood_label(tr, m),
-                                            texts.inline_mood_description(tr, m)))
+        chosen = [(m, song, cycle, texts.mood_label(tr, m), texts.inline_mood_description(tr, m))
+                  for m in MOODS if services.songs.knows(m)
+                  for song, cycle in await next_songs(services, user_id, m, 1)]
+    cover = await covers(services, [c[1] for c in chosen])
+    results = [_article(tr, m, song, cycle, title, about, cover.get(song.track_id))
+               for m, song, cycle, title, about in chosen]
     await query.answer(results, cache_time=CACHE_S, is_personal=True)
     trace.done("inline", results=len(results))  # never the query: it is what someone typed
 

@@ -60,6 +60,24 @@ async def test_inline_lists_the_users_next_songs_of_a_mood_without_repeats(fake,
         assert songs[0] not in again and again[:4] == songs[1:]
 
 
+async def test_inline_results_carry_spotify_covers_when_configured(fake, pipeline, tmp_path):
+    from fake_spotify import CLIENT_ID, CLIENT_SECRET, FakeSpotify
+
+    with FakeSpotify() as spotify:
+        for song in CATALOG.songs("sad"):
+            spotify.add_track(song.track_id, song.name, song.artist)
+        settings = spotify.settings()
+        config = bot_config(fake, tmp_path, SPOTIPY_CLIENT_ID=CLIENT_ID, SPOTIPY_CLIENT_SECRET=CLIENT_SECRET,
+                            SPOTIFY_API_URL=settings.api_url, SPOTIFY_TOKEN_URL=settings.token_url)
+        async with running_bot(config, pipeline):
+            answer = await fake.user(413).inline("sad")
+            covers = [(r.get("thumbnail_url"), song.track_id) for r, song in
+                      zip(answer.params["results"], result_songs(answer))]
+            assert covers and all(url == f"https://i.scdn.co/image/{tid}" for url, tid in covers)
+            happy = await fake.user(413).inline("happy")  # Spotify does not know these: no covers
+            assert result_songs(happy) and not any(r.get("thumbnail_url") for r in happy.params["results"])
+
+
 async def test_an_empty_or_unknown_inline_query_offers_the_four_moods(fake, pipeline, tmp_path):
     async with running_bot(bot_config(fake, tmp_path), pipeline):
         user = fake.user(403)
