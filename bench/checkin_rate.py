@@ -60,7 +60,7 @@ async def run(args: argparse.Namespace) -> None:
             sender.start()
         try:
             await fake.wait_for(lambda: sum(s.method == "sendMessage" for s in fake.sent) >= args.subscribers,
-                                timeout=args.subscribers / min(rate, 30 if not args.unlimited else rate) * 3 + 60)
+                                timeout=args.subscribers / (50 if args.unlimited else min(rate, 30)) * 3 + 60)
         finally:
             for sender in senders:
                 await sender.stop()
