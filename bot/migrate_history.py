@@ -20,7 +20,8 @@ from .config import history_location, load_env_file
 
 
 async def migrate(source: Path, url: str) -> tuple[int, int]:
-    """Copies served songs, settings, moods read and chosen; returns (songs, users with settings)."""
+    """Copies served songs, settings, moods read and chosen, daily check-ins; returns (songs, users with settings)."""
+    from recommender.store.checkins import Checkin, checkins_of
     from recommender.store.postgres import PostgresHistoryStore
 
     with contextlib.closing(open_readonly(source)) as db:
@@ -36,9 +37,15 @@ async def migrate(source: Path, url: str) -> tuple[int, int]:
                     if has_moods else [])
         choices = (db.execute("SELECT id, reading_id, user_id, mood, at FROM choices").fetchall()
                    if has_moods else [])
+        has_checkins = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'checkins'").fetchone()
+        checkins = (db.execute("SELECT user_id, chat_id, minute, zone, language, due_at FROM checkins").fetchall()
+                    if has_checkins else [])
     store = await PostgresHistoryStore.open(url)
     try:
         await store.import_history(songs, settings, readings, choices)
+        table = checkins_of(store)
+        for user_id, chat_id, minute, zone, language, due_at in checkins:  # the daily check-ins go along
+            await table.subscribe(Checkin(user_id, chat_id, minute, zone, language, due_at))
     finally:
         await store.close()
     return len(songs), len(settings)
