@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from recommender.adapt import adapt
 from recommender.music.service import Pick
+from recommender.store.checkins import checkins_of
 from recommender.text_mood import TextReading, read_text
 from recommender.types import MOODS, Song
 from recommender.vision.calibration import MoodReading
@@ -162,6 +163,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chosen_language = await store.get_language(user_id)
     tr = _speak(update, services, chosen_language).tr  # the language spoken until now answers
     had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
+    had_moods = had_moods or await checkins_of(store).get(user_id) is not None  # a daily check-in too
     n = await store.forget(user_id)
     if chosen_language is not None and _is_private(update):
         await _chat_commands(context, user_id, None)

@@ -123,7 +123,7 @@ async def test_checkin_in_words_off_forget_and_groups(fake, pipeline, tmp_path):
         await user.send_text("/checkin")
         assert (await user.reply()).text == texts.checkin_prompt(EN, ("07:30", "UTC+05:30"))
         await user.send_text("/forget")
-        await user.reply()
+        assert (await user.reply()).text == texts.forgot_settings(EN)  # not "I kept nothing about you"
         assert row(tmp_path, 506) is None
         await user.send_text("/checkin off")
         assert (await user.reply()).text == texts.checkin_off(EN, False)
