@@ -71,7 +71,7 @@ async def test_checkin_is_set_with_buttons_and_asks_at_its_time(fake, pipeline, 
         assert 0 < due - time.time() <= 86400
         set_due(tmp_path, 501, time.time() - 1)  # 09:00 in Berlin has come
         asked = (await fake.wait_for(lambda: checkins_sent(fake, 501)))[0]
-        assert asked.text.startswith(QUESTION) and "late" not in asked.text
+        assert QUESTION in asked.text and "late" not in asked.text  # (on a Sunday after the week's recap)
         assert [b["callback_data"] for b in asked.buttons] == [f"mood:{m}" for m in MOODS]
         await fake.until(lambda: row(tmp_path, 501)[2] > time.time())  # tomorrow's, once sent
         assert len(checkins_sent(fake, 501)) == 1
@@ -81,17 +81,19 @@ async def test_checkin_is_set_with_buttons_and_asks_at_its_time(fake, pipeline, 
 
 
 async def test_a_checkin_missed_while_the_bot_was_away_comes_late_and_says_so(fake, pipeline, tmp_path):
+    due = (int(time.time()) // 60 - 180) * 60  # the check-in time came three hours ago
+    at = dt.datetime.fromtimestamp(due, dt.UTC).strftime("%H:%M")
     async with running_bot(fast(fake, tmp_path), pipeline):
         user, away = fake.user(502), fake.user(503)
         for u in (user, away):
-            await u.send_text("/checkin 08:15 UTC")
-            assert (await u.reply()).text == texts.checkin_set(EN, "08:15", "UTC")
-        set_due(tmp_path, 502, time.time() - 3 * 3600)  # the bot was down for three hours
-        set_due(tmp_path, 503, time.time() - 3 * 86400 - 60)  # ... or for three days
+            await u.send_text(f"/checkin {at} UTC")
+            assert (await u.reply()).text == texts.checkin_set(EN, at, "UTC")
+        set_due(tmp_path, 502, due)  # the bot was down for three hours
+        set_due(tmp_path, 503, due - 3 * 86400)  # ... or for three days and three hours
         late = (await fake.wait_for(lambda: checkins_sent(fake, 502)))[0]
-        assert late.text.startswith("Sorry, I'm late — this check-in was due at 08:15.")
+        assert f"Sorry, I'm late — this check-in was due at {at}.\n{QUESTION}" in late.text
         missed = (await fake.wait_for(lambda: checkins_sent(fake, 503)))[0]
-        assert missed.text.startswith("Sorry, I was away and missed 3 check-ins.")  # one sent, never four
+        assert f"Sorry, I was away and missed 3 check-ins.\n{QUESTION}" in missed.text  # one sent, never four
         await fake.until(lambda: row(tmp_path, 503)[2] > time.time())
         assert len(checkins_sent(fake, 503)) == 1
 
