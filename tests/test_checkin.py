@@ -166,23 +166,27 @@ async def test_two_replicas_send_each_checkin_once_across_a_restart(fake, pipeli
 
 async def test_the_sender_lives_through_a_database_outage(fake, pipeline, postgres, tmp_path):
     url = postgres.create_database(f"outage{next(_names)}")
-    store = await PostgresHistoryStore.open(url)
-    try:
-        await checkins_of(store).subscribe(Checkin(610, 610, 9 * 60, "UTC", "en", time.time() + 3600))
-        async with running_bot(fast(fake, tmp_path, DATABASE_URL=url), pipeline) as app:
-            sender = app.bot_data[SENDER_KEY]
-            postgres.stop()  # rounds fail meanwhile (logged), the bot keeps running
-            try:
-                await fake.until(lambda: sender.failed_rounds >= 2)
-            finally:
-                postgres.restart()
-            await checkins_of(store).subscribe(Checkin(610, 610, 9 * 60, "UTC", "en", time.time() - 1))
-            await fake.wait_for(lambda: checkins_sent(fake, 610), timeout=30)
-            after = sender.rounds
-            await fake.until(lambda: sender.rounds >= after + 3)  # later rounds send nothing more
-        assert len(checkins_sent(fake, 610)) == 1
-    finally:
-        await store.close()
+
+    async def subscribe(due: float) -> None:  # a connection of its own each time: the server restarts
+        store = await PostgresHistoryStore.open(url)
+        try:
+            await checkins_of(store).subscribe(Checkin(610, 610, 9 * 60, "UTC", "en", due))
+        finally:
+            await store.close()
+
+    await subscribe(time.time() + 3600)
+    async with running_bot(fast(fake, tmp_path, DATABASE_URL=url), pipeline) as app:
+        sender = app.bot_data[SENDER_KEY]
+        postgres.stop()  # rounds fail meanwhile (logged), the bot keeps running
+        try:
+            await fake.until(lambda: sender.failed_rounds >= 2)
+        finally:
+            postgres.restart()
+        await subscribe(time.time() - 1)
+        await fake.wait_for(lambda: checkins_sent(fake, 610), timeout=30)
+        after = sender.rounds
+        await fake.until(lambda: sender.rounds >= after + 3)  # later rounds send nothing more
+    assert len(checkins_sent(fake, 610)) == 1
 
 
 async def test_claims_never_overlap_between_replicas(postgres):
