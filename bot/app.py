@@ -29,6 +29,8 @@ from recommender.store.base import HistoryStore
 from recommender.store.sqlite import SQLiteHistoryStore
 
 from . import handlers, texts
+from . import reach
+from .checkin import CheckinSender, start_sender
 from .config import Config
 from .i18n import SOURCE, Language, Languages
 from .version import version
@@ -141,6 +143,7 @@ def build_application(config: Config) -> Application:
         builder = builder.updater(None)  # bot.webhook.WebhookServer receives the updates
     app = builder.build()
     handlers.register(app)
+    reach.register(app)  # inline mode, deep links, /checkin, a group's mood (issue 27)
     return app
 
 
@@ -267,6 +270,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
     server: WebhookServer | None = None
     heartbeat: asyncio.Task[None] | None = None
     lag_watch = asyncio.create_task(watch_loop_lag(report_ms=config.loop_lag_log_ms), name="loop_lag")
+    checkins: CheckinSender | None = None
     try:
         await app.initialize()  # calls getMe: a rejected token fails here
     except BaseException:
@@ -302,6 +306,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
         LOG.info("bot @%s ready (music-mood-lifter %s)", app.bot.username, version())
         heartbeat = asyncio.create_task(_heartbeat(app, stop, config, liveness,
                                                    server.probe if server is not None else None))
+        checkins = start_sender(app)
         if on_ready is not None:
             on_ready(app)
         await stop.wait()
@@ -310,6 +315,7 @@ async def serve(config: Config, stop: asyncio.Event, *, pipeline: Pipeline | Non
         # Every step runs even if an earlier one failed: a half-stopped bot would never exit.
         await _steps(
             ("heartbeat", lambda: _finish(heartbeat, stop)),
+            ("check-ins", checkins.stop if checkins is not None else _nothing),
             ("webhook server", server.stop if server is not None else _nothing),
             ("updater.stop", app.updater.stop if app.updater is not None and app.updater.running
              else _nothing),

@@ -144,6 +144,19 @@ def cpu_cores() -> int:
         pass
     return max(1, cores)
 
+
+def _positive_float(name: str, raw: str | None, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{name} must be between 0 and 3600 seconds, got {raw}")
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     token: str = field(repr=False)  # never in repr: repr ends up in logs and tracebacks
@@ -173,6 +186,10 @@ class Config:
     loop_lag_log_ms: float = 100.0
     # Liveness: how often the heartbeat is written; `--health` fails after 3 missed beats.
     heartbeat_s: float = 30.0
+    # The daily check-in: messages per second this replica sends at most (Telegram allows ~30 in
+    # all, replies included), and how often it looks for check-ins that fell due.
+    checkins_per_second: int = 25
+    checkin_poll_s: float = 20.0
 
     def spotify_env(self) -> dict[str, str]:
         """The Spotify settings in the form recommender.music.spotify reads them."""
@@ -275,4 +292,6 @@ class Config:
             download_timeout_s=get_int("DOWNLOAD_TIMEOUT_S", 30),
             max_history_per_user=get_int("MAX_HISTORY_PER_USER", 2000),
             loop_lag_log_ms=get_int("LOOP_LAG_LOG_MS", 100),
+            checkins_per_second=get_int("CHECKINS_PER_SECOND", 25),
+            checkin_poll_s=_positive_float("CHECKIN_POLL_S", get("CHECKIN_POLL_S"), 20.0),
         )

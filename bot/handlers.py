@@ -40,12 +40,13 @@ from telegram.ext import (
 from recommender.decision import Decision, decide
 from recommender.music.service import Pick
 from recommender.store.base import HistoryStore, Reading
+from recommender.store.checkins import checkins_of
 from recommender.text_mood import TextReading, read_text
 from recommender.types import Song
 from recommender.vision.calibration import MoodReading
 from recommender.vision.imageio import WORK_SIDE, ImageError
 
-from . import diary, keyboards, texts
+from . import diary, keyboards, share, texts
 from . import services as svc
 from .downloads import DownloadFailed, TooLarge
 from .i18n import AUTO, Language
@@ -235,6 +236,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chosen_language = await store.get_language(user_id)
     tr = _speak(update, services, chosen_language).tr  # the language spoken until now answers
     had_moods = bool(await store.mood_marks(user_id, since=0))  # moods can be kept without songs
+    had_moods = had_moods or await checkins_of(store).get(user_id) is not None  # a daily check-in too
     n = await store.forget(user_id)
     if chosen_language is not None and _is_private(update):
         await _chat_commands(context, user_id, None)
@@ -335,8 +337,8 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pick = await _serve(services, user_id, mood)
     reply = texts.felt_reply(language.tr, pick, reading.feeling) if reading.feeling \
         else texts.asked_reply(language.tr, pick, from_text=True)
-    await _reply(update, reply,
-                 reply_markup=keyboards.song_keyboard(language.tr, pick.song.url, mood, pick.lift_step),
+    await _reply(update, reply, reply_markup=share.with_song(
+        keyboards.song_keyboard(language.tr, pick.song.url, mood, pick.lift_step), language.tr, pick.song),
                  link_preview_options=_song_options(pick.song))
     current_trace().done("text_mood")  # no mood or feeling in the log: what someone wrote stays theirs
 
@@ -406,7 +408,8 @@ async def diary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     assert message is not None  # a command always has a message
     caption = texts.diary_summary(tr, diary.shares(events), len(events), diary.DAYS)
-    await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML, do_quote=not _is_private(update))
+    await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML, do_quote=not _is_private(update),
+                              reply_markup=share.bot_markup(tr, services.bot_username))
     trace.done("diary", moods=len(events), png_bytes=len(png))
 
 
@@ -587,8 +590,8 @@ async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id:
         await _reply(update, reply)
         trace.done("no_songs")
         return
-    await _reply(update, reply,
-                 reply_markup=keyboards.song_keyboard(tr, pick.song.url, mood, pick.lift_step, reading, owner),
+    await _reply(update, reply, reply_markup=share.with_song(
+        keyboards.song_keyboard(tr, pick.song.url, mood, pick.lift_step, reading, owner), tr, pick.song),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
@@ -628,7 +631,7 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         pick = await _serve(services, user_id, request.mood, after=request.step or 0)
         owner = None if _is_private(update) else user_id
         await _send_song(context, query, user_id, texts.more_reply(tr, pick), pick,
-                         keyboards.song_keyboard(tr, pick.song.url, request.mood, pick.lift_step, owner=owner))
+                         keyboards.song_keyboard(tr, pick.song.url, request.mood, pick.lift_step, owner=owner), tr)
     await _answered(query)
     await _edit_markup(query, _without(query.message, query.data))
     trace.done("more", restarted=int(pick.restarted),
@@ -653,8 +656,11 @@ async def _serve(services: svc.Services, user_id: int, mood: str, after: int | N
 
 
 async def _send_song(context: ContextTypes.DEFAULT_TYPE, query: Any, user_id: int, text: str, pick: Pick,
-                     markup: InlineKeyboardMarkup) -> None:
-    """A song as a new message in the pressed button's chat; the preview shows its cover."""
+                     markup: InlineKeyboardMarkup, tr: Tr | None = None) -> None:
+    """A song as a new message in the pressed button's chat; the preview shows its cover; with
+    `tr`, a Share row under the buttons."""
+    if tr is not None:
+        markup = share.with_song(markup, tr, pick.song)
     await context.bot.send_message(_chat_of(query, user_id), text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                    link_preview_options=_song_options(pick.song))
 
@@ -681,7 +687,7 @@ def _button_data(message: Message) -> set[str]:
 
 
 async def _presser(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                   parse: Callable[[str | None], T | None]) -> tuple[int, T] | None:
+                   parse: Callable[[str | None], T | None], *, anyone: bool = False) -> tuple[int, T] | None:
     """Who pressed a button and what it asks for (its data without the owner, parsed by `parse`),
     or None when the press is answered here: someone else's button gets the "not yours" alert,
     data `parse` refuses (an older bot, forged) or that the message no longer shows (used, or
@@ -694,7 +700,7 @@ async def _presser(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if owner is None and message is not None and not _is_private(update) and message.reply_to_message \
             and message.reply_to_message.from_user and not message.reply_to_message.from_user.is_bot:
         owner = message.reply_to_message.from_user.id  # an older group message: the one it answers
-    if owner is not None and owner != user_id:
+    if owner is not None and owner != user_id and not anyone:  # `anyone`: a group's shared buttons
         await query.answer(texts.not_yours(await _tr(update, context)), show_alert=True)
         current_trace().done("not_yours")
         return None
@@ -871,7 +877,7 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         song = await _serve(services, user_id, request.mood)
     owner = None if _is_private(update) else user_id
     await _send_song(context, query, user_id, texts.chosen_reply(tr, song, corrected=request.mood != reading.mood),
-                     song, keyboards.song_keyboard(tr, song.song.url, request.mood, song.lift_step, owner=owner))
+                     song, keyboards.song_keyboard(tr, song.song.url, request.mood, song.lift_step, owner=owner), tr)
     await _answered(query)
     await _close_picker(query, tr, request.mood)
     current_trace().done("picked", corrected=int(request.mood != reading.mood))
@@ -897,7 +903,7 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         song = await _serve(services, user_id, mood)
         owner = None if _is_private(update) else user_id
         await _send_song(context, query, user_id, texts.asked_reply(tr, song, from_text=False), song,
-                         keyboards.song_keyboard(tr, song.song.url, mood, song.lift_step, owner=owner))
+                         keyboards.song_keyboard(tr, song.song.url, mood, song.lift_step, owner=owner), tr)
     await _answered(query)
     await _close_picker(query, tr, mood)
     current_trace().done("mood_chosen")

@@ -30,7 +30,8 @@ def _rows(db: sqlite3.Connection, sql: str) -> Iterator[tuple]:
 
 
 async def migrate(source: Path, url: str) -> tuple[int, int]:
-    """Copies served songs, settings, moods read and chosen; returns (songs, users with settings)."""
+    """Copies served songs, settings, moods read and chosen, daily check-ins; returns (songs, users with settings)."""
+    from recommender.store.checkins import Checkin, checkins_of
     from recommender.store.postgres import PostgresHistoryStore
 
     with contextlib.closing(open_readonly(source)) as db:
@@ -48,6 +49,10 @@ async def migrate(source: Path, url: str) -> tuple[int, int]:
                 if "user_settings" in tables else (),
                 _rows(db, "SELECT id, user_id, at, source, mood, scores FROM readings") if "readings" in tables else (),
                 _rows(db, "SELECT id, reading_id, user_id, mood, at FROM choices") if "choices" in tables else ())
+            if "checkins" in tables:  # the daily check-ins go along
+                table = checkins_of(store)
+                for row in _rows(db, "SELECT user_id, chat_id, minute, zone, language, due_at FROM checkins"):
+                    await table.subscribe(Checkin(*row))
         finally:
             await store.close()
     return songs, users

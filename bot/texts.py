@@ -27,7 +27,7 @@ EMOJI = {
     "sad": "😢", "surprise": "😲", "neutral": "😐",
 }
 MOOD_EMOJI = {"calm": "🌊", "happy": "☀️", "energetic": "⚡", "sad": "🌧"}
-COMMAND_NAMES = ("start", "help", "mood", "history", "diary", "lift", "language", "forget")
+COMMAND_NAMES = ("start", "help", "mood", "history", "diary", "checkin", "lift", "language", "forget")
 HISTORY_SIZE = 10
 
 
@@ -77,6 +77,7 @@ def commands(tr: Tr) -> list[tuple[str, str]]:
         "mood": tr.gettext("Pick a mood without a selfie"),
         "history": tr.ngettext("Your last song", "Your last {n} songs", HISTORY_SIZE).format(n=HISTORY_SIZE),
         "diary": tr.gettext("A chart of your moods, last 30 days"),
+        "checkin": tr.gettext("A daily check-in: I ask how you are"),
         "lift": tr.gettext("Turn mood-lifting songs on or off"),
         "language": tr.gettext("Choose the language I speak"),
         "forget": tr.gettext("Delete everything I keep about you"),
@@ -645,3 +646,92 @@ def settings_mature(tr: Tr, on: bool) -> str:
 def mature_button(tr: Tr, on: bool) -> str:
     """The /settings button: what pressing it does (the opposite of the state now)."""
     return tr.gettext("🚫 Keep songs clean") if on else tr.gettext("🔞 Allow explicit songs")
+
+
+# --- beyond one chat: inline mode, sharing, the daily check-in, a group's mood (issue 27) ------
+
+def inline_mood_description(tr: Tr, mood: str) -> str:
+    """Under a mood in the inline results (empty query): choosing it posts a song of that mood."""
+    return tr.gettext("Post a {mood} song in this chat").format(mood=mood_name(tr, mood))
+
+
+def share_button(tr: Tr) -> str:
+    return tr.gettext("📤 Share")
+
+
+def share_bot_text(tr: Tr) -> str:
+    """The text beside the bot's link when someone shares the bot (never their moods)."""
+    return tr.gettext("Music for your mood: send a selfie, get a song 🎵")
+
+
+def checkin_prompt(tr: Tr, current: tuple[str, str] | None) -> str:
+    """/checkin: pick a time; `current` is (time, zone) when one is set."""
+    head = tr.gettext("⏰ <b>Daily check-in</b>\nOnce a day I'll ask how you are, with the four moods. "
+                      "When should I ask? Pick a time 👇 (or type e.g. /checkin 7:30 +2)")
+    if current is None:
+        return head
+    now = tr.gettext("Now: every day at {time} ({zone}).").format(time=current[0], zone=escape(current[1]))
+    return f"{head}\n\n{now}"
+
+
+def checkin_zone_prompt(tr: Tr, time_of_day: str) -> str:
+    return tr.gettext("{time} where? Pick your city or UTC offset, so it's {time} for you 👇").format(
+        time=time_of_day)
+
+
+def checkin_off_button(tr: Tr) -> str:
+    return tr.gettext("🔕 Turn off")
+
+
+def checkin_set(tr: Tr, time_of_day: str, zone: str) -> str:
+    return tr.gettext("✅ Every day at {time} ({zone}) I'll ask how you are. /checkin changes or stops it.").format(
+        time=time_of_day, zone=escape(zone))
+
+
+def checkin_off(tr: Tr, was_on: bool) -> str:
+    return tr.gettext("🔕 Daily check-in is off.") if was_on else tr.gettext("You have no daily check-in.")
+
+
+def checkin_bad_time(tr: Tr) -> str:
+    return tr.gettext("I didn't get that time. Try /checkin 8:30 +2 (time, then a UTC offset or a city), "
+                      "or pick below 👇")
+
+
+def checkin_message(tr: Tr, streak: int, late: tuple[str, int] | None = None) -> str:
+    """The daily question; `late` is (due time, check-ins missed) when it comes late."""
+    lines = []
+    if late is not None:
+        due, missed = late
+        lines.append(tr.gettext("Sorry, I'm late — this check-in was due at {time}.").format(time=due)
+                     if missed <= 1 else
+                     tr.ngettext("Sorry, I was away and missed {n} check-in.",
+                                 "Sorry, I was away and missed {n} check-ins.", missed - 1).format(n=missed - 1))
+    lines.append(tr.gettext("How are you today? Pick a mood 👇 or send me a selfie 📸"))
+    if streak >= 2:
+        lines.append(tr.ngettext("🔥 {n} day in a row", "🔥 {n} days in a row", streak).format(n=streak))
+    return "\n".join(lines)
+
+
+def weekly_recap(tr: Tr, counts: dict[str, int]) -> str:
+    """Once a week, before the check-in: moods of the last 7 days, from the diary."""
+    total = sum(counts.values())
+    if not total:
+        return tr.gettext("📅 No moods this week — today is a good day to start.")
+    parts = ", ".join(f"{mood_label(tr, m)} {counts[m]}" for m in MOODS if counts.get(m))
+    return tr.ngettext("📅 Your week: {n} mood — {counts}.", "📅 Your week: {n} moods — {counts}.",
+                       total).format(n=total, counts=parts)
+
+
+def group_mood_reply(tr: Tr, n_faces: int, counts: dict[str, int], mood: str, pick: Pick, read: int) -> str:
+    """A group photo: every face read (the `read` largest of `n_faces`), one song for the room."""
+    parts = ", ".join(f"{counts[m]} {escape(mood_name(tr, m))}" for m in sorted(MOODS, key=lambda m: -counts.get(m, 0))
+                      if counts.get(m))
+    head = tr.ngettext("I see {n} face: {counts} — here's something {emoji} <b>{mood}</b> for the room.",
+                       "I see {n} faces: {counts} — here's something {emoji} <b>{mood}</b> for the room.",
+                       n_faces).format(n=n_faces, counts=parts, emoji=MOOD_EMOJI.get(mood, ""),
+                                       mood=escape(mood_name(tr, mood)))
+    if read < n_faces:
+        head += "\n" + tr.ngettext("(I read the largest {n}.)", "(I read the {n} largest.)", read).format(n=read)
+    if pick.restarted:
+        head += "\n" + exhausted(tr, pick.mood)
+    return f"{head}\n\n{song_lines(tr, pick.song, pick.details)}"

@@ -20,9 +20,11 @@ from telegram.request import BaseRequest
 
 LOG = logging.getLogger("bot.updates")
 
-# The update types the handlers in bot/handlers.py act on (messages and button presses); asking
+# The update types the handlers in bot/handlers.py and bot/reach.py act on (messages, button
+# presses, inline queries and chosen inline results); asking
 # for no others keeps unused types, and their parsing failures, away from the bot.
-ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY)
+ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY,
+                                     Update.CHOSEN_INLINE_RESULT)
 
 
 def parse_update(data: Any, bot: ExtBot | None) -> Update | None:

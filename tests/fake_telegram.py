@@ -29,9 +29,9 @@ import tornado.web
 
 TOKEN = "123456789:TEST-token_abcdefghijklmnopqrstuvwxyz"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Mood Lifter", "username": "mood_lifter_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
 _TEXT_PARAMS = {"text", "caption", "callback_query_id", "file_id", "url", "secret_token", "action",
-                "description", "short_description", "language_code"}
+                "description", "short_description", "language_code", "inline_query_id"}
 
 
 @dataclass
@@ -100,6 +100,8 @@ class FakeTelegram:
         # (chat id, message id) → the bot's message as it is now (edits applied), as Telegram
         # hands it back inside a button press: text, entities and the current keyboard.
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.blocked: set[int] = set()  # chats whose user blocked the bot: sending there is a 403
+        self.inline_answers: dict[str, Sent] = {}  # inline query id → the bot's answer
         self._cond = asyncio.Condition()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -309,9 +311,19 @@ class FakeTelegram:
             msg.pop("text")
             await self._record(Sent(method, params, msg["message_id"]))
             return 200, {"ok": True, "result": msg}
+        elif method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked:
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        elif method == "answerInlineQuery":
+            refused = _inline_refusal(params, self.inline_answers)
+            if refused:
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refused}"}
+            call = Sent(method, params)
+            self.inline_answers[str(params["inline_query_id"])] = call
+            await self._record(call)
+            return 200, {"ok": True, "result": True}
         elif method == "sendMessage":
             chat_id = int(params.get("chat_id", 0))
-            msg = self.message(chat_id, "")
+            msg = self.message(chat_id, "", _chat_type_of(chat_id))
             _set_text(msg, str(params.get("text", "")), params.get("parse_mode"))
             if params.get("reply_markup"):
                 msg["reply_markup"] = params["reply_markup"]
@@ -404,6 +416,29 @@ def _set_text(msg: dict[str, Any], text: str, parse_mode: str | None) -> None:
     msg["text"] = parser.text
     if parser.entities:
         msg["entities"] = sorted(parser.entities, key=lambda e: e["offset"])
+
+
+def _chat_type_of(chat_id: int) -> str:
+    """Telegram's chat ids say the kind: users > 0, supergroups -100…, basic groups < 0."""
+    if chat_id > 0:
+        return "private"
+    return "supergroup" if str(chat_id).startswith("-100") else "group"
+
+
+def _inline_refusal(params: dict[str, Any], answered: dict[str, Sent]) -> str | None:
+    """What Telegram refuses in an answerInlineQuery: a second answer, over 50 results, result
+    ids repeated or over 64 bytes, a result without content."""
+    if str(params.get("inline_query_id")) in answered:
+        return "query is too old and response timeout expired or query ID is invalid"
+    results = params.get("results") or []
+    ids = [str(r.get("id", "")) for r in results]
+    if len(results) > 50:
+        return "RESULTS_TOO_MUCH"
+    if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+        return "RESULT_ID_INVALID"
+    if any(r.get("type") == "article" and not r.get("input_message_content") for r in results):
+        return "MESSAGE_EMPTY"
+    return None
 
 
 def _profile_key(what: str, params: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -631,6 +666,18 @@ class FakeUser:
             "data": data,
             "message": current,
         }})
+
+    async def inline(self, query: str) -> Sent:
+        """Type "@bot <query>" in some chat; the bot's answerInlineQuery for it."""
+        query_id = f"iq-{next(self.fake._query_ids)}"
+        await self.fake.push({"inline_query": {"id": query_id, "from": self._from(), "query": query,
+                                               "offset": "", "chat_type": "sender"}})
+        return await self.fake.wait_for(lambda: self.fake.inline_answers.get(query_id))
+
+    async def choose(self, result_id: str, query: str = "") -> dict[str, Any]:
+        """Post an inline result (Telegram reports it when inline feedback is on)."""
+        return await self.fake.push({"chosen_inline_result": {"result_id": result_id, "from": self._from(),
+                                                              "query": query}})
 
     async def reply(self, timeout: float = 15.0) -> Sent:
         """The next message the bot sends to this chat (after the ones already read)."""

@@ -69,7 +69,7 @@ async def test_not_my_mood_opens_four_moods_in_place_and_serves_the_chosen_mood(
         # The song is a link and a button, never a raw URL in the text.
         assert "open.spotify.com" not in outside_links(reply.text)
         song_url = f"https://open.spotify.com/track/{LINK.search(reply.text).group(1)}"
-        assert [b["text"] for b in reply.buttons] == ["🎵 More", "🎭 Not my mood", "🎧 Open in Spotify"]
+        assert [b["text"] for b in reply.buttons] == ["🎵 More", "🎭 Not my mood", "🎧 Open in Spotify", "📤 Share"]
         assert reply.buttons[2]["url"] == song_url and reply.link_preview == {"is_disabled": False, "url": song_url}
         fix = reply.buttons[1]
         await user.press(reply, data=fix["callback_data"])
@@ -77,16 +77,16 @@ async def test_not_my_mood_opens_four_moods_in_place_and_serves_the_chosen_mood(
         assert not user.unread()  # the keyboard was edited, no new message
         assert int(edit[0].params["message_id"]) == reply.message_id
         moods = {b["text"].split()[-1]: b.get("callback_data") for b in edit[0].buttons}
-        assert set(moods) == set(MOODS) | {"Spotify"}  # the song's link stays
+        assert set(moods) == set(MOODS) | {"Spotify", "Share"}  # the song's link and share stay
         await user.press(reply, data=moods["calm"])
         song = await user.reply()
         assert song.text.startswith("Got it — 🌊 <b>calm</b>") and mood_of_song(song.text) == "calm"
-        assert [b["text"] for b in song.buttons] == ["🎵 More", "🎧 Open in Spotify"]
-        # The answered picker shows the choice and keeps only the song's link.
+        assert [b["text"] for b in song.buttons] == ["🎵 More", "🎧 Open in Spotify", "📤 Share"]
+        # The answered picker shows the choice and keeps only the song's link and share.
         closed = await fake.wait_for(lambda: fake.sent_to(201, "editMessageText"))
         assert int(closed[0].params["message_id"]) == reply.message_id
         assert closed[0].text.endswith("✅ Your pick: 🌊 calm") and "You look <b>happy</b>" in closed[0].text
-        assert [b["text"] for b in closed[0].buttons] == ["🎧 Open in Spotify"]
+        assert [b["text"] for b in closed[0].buttons] == ["🎧 Open in Spotify", "📤 Share"]
         await user.press(reply, data=moods["sad"])  # scrolled back: the picker is gone
         await fake.wait_for(lambda: len(answers(fake)) == 3)
         assert answers(fake)[-1].params.get("show_alert") and "already been used" in answers(fake)[-1].text
@@ -329,7 +329,7 @@ async def test_a_hundred_presses_in_a_second_are_each_answered_once_and_serve_on
         assert len([s for s in answers(fake) if "Already sent" in s.text]) == 4
         await fake.wait_for(lambda: fake.sent_to(211, "editMessageReplyMarkup"))
         assert [b["text"] for b in fake.sent_to(211, "editMessageReplyMarkup")[0].buttons] == [
-            "🎭 Not my mood", "🎧 Open in Spotify"]
+            "🎭 Not my mood", "🎧 Open in Spotify", "📤 Share"]
     store = await open_history(config)
     try:
         assert len(await store.recent_songs(211, 100)) == 2  # the selfie's song and one more

@@ -60,7 +60,7 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         assert "selfie" in (await user.reply()).text.lower()
         await fake.wait_for(lambda: fake.commands)
         assert {c["command"] for c in fake.commands} == {
-            "start", "help", "mood", "history", "diary", "lift", "language", "forget"}
+            "start", "help", "mood", "history", "diary", "checkin", "lift", "language", "forget"}
 
 
 async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp_path):
@@ -74,8 +74,9 @@ async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp
         assert song is not None and song.mood == mood
         assert f"{song.name.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}" in reply.text
         assert reply.buttons[0] == {"text": "🎵 More", "callback_data": f"more:{mood}"}
-        assert reply.buttons[1]["text"] == "🎭 Not my mood" and len(reply.buttons) == 3
+        assert reply.buttons[1]["text"] == "🎭 Not my mood" and len(reply.buttons) == 4
         assert reply.buttons[2] == {"text": "🎧 Open in Spotify", "url": song.url}
+        assert reply.buttons[3]["text"] == "📤 Share"
         assert reply.link_preview == {"is_disabled": False, "url": song.url}
         actions = fake.sent_to(102, "sendChatAction")
         assert actions and actions[0].params["action"] == "typing"

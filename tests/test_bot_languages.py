@@ -42,7 +42,7 @@ async def test_a_german_telegram_is_answered_in_german_in_every_step(fake, pipel
         assert texts.looks(DE, "happy") in reply.text and LINK.search(reply.text)
         assert "You look" not in reply.text and "sure" not in reply.text
         assert [b["text"] for b in reply.buttons] == [texts.more_button(DE), texts.not_my_mood_button(DE),
-                                                      texts.open_in_spotify_button(DE)]
+                                                      texts.open_in_spotify_button(DE), texts.share_button(DE)]
         assert texts.more_button(DE) != texts.more_button(EN)
 
         await user.press(reply, data=reply.buttons[1]["callback_data"])  # Not my mood
@@ -116,7 +116,7 @@ async def test_language_command_switches_keeps_and_forget_wipes_the_choice(fake,
         reply = await user.reply()
         assert texts.looks(RU, "happy") in reply.text
         assert [b["text"] for b in reply.buttons] == [texts.more_button(RU), texts.not_my_mood_button(RU),
-                                                      texts.open_in_spotify_button(RU)]
+                                                      texts.open_in_spotify_button(RU), texts.share_button(RU)]
         await user.send_text("мне очень грустно")
         assert escape(texts.mood_name(RU, "sad")) in (await user.reply()).text
 

@@ -11,6 +11,7 @@ import pytest
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
 from recommender.paths import PROJECT_ROOT
+from recommender.store.checkins import Checkin, checkins_of
 from recommender.store.postgres import PostgresHistoryStore
 from recommender.store.sqlite import SQLiteHistoryStore
 
@@ -35,6 +36,7 @@ async def test_history_moves_over_and_serving_continues_without_repeats(postgres
     await sqlite.set_language(8, "tr")
     reading = await sqlite.add_reading(7, "selfie", "sad", (0.1, 0.0, 0.1, 0.2, 0.4, 0.1, 0.1))
     await sqlite.add_choice(7, reading, "happy")
+    await checkins_of(sqlite).subscribe(Checkin(8, 8, 510, "Europe/Istanbul", "tr", 1.9e9))
     await sqlite.close()
 
     url = postgres.create_database("migrated")
@@ -50,6 +52,7 @@ async def test_history_moves_over_and_serving_continues_without_repeats(postgres
         # Moods read and chosen move too, under the same ids (buttons already sent keep working).
         assert (await store.reading(7, reading)).mood == "sad" and await store.chosen_counts(7) == {"happy": 1}
         assert await store.add_reading(7, "mood", "calm") > reading
+        assert await checkins_of(store).get(8) == Checkin(8, 8, 510, "Europe/Istanbul", "tr", 1.9e9)
         new = SongService(catalog, store)
         rest = [(await new.next(7, "happy")).song.track_id for _ in range(len(catalog.songs("happy")) - 5)]
         assert not set(rest) & set(heard) and len(set(rest)) == len(rest)

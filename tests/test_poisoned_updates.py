@@ -42,7 +42,7 @@ async def test_an_unparseable_update_is_skipped_once_and_later_updates_are_answe
         await fake.until(lambda: all(u["update_id"] > poisoned["update_id"] for u in fake.updates
                                      if "poll" not in u))
         # Only the types the bot handles are asked for: a stray poll-state update never arrives.
-        assert sorted(fake.allowed_updates or []) == ["callback_query", "message"]
+        assert sorted(fake.allowed_updates or []) == ["callback_query", "chosen_inline_result", "inline_query", "message"]
         assert poisoned["update_id"] in fake.delivered and stray["update_id"] not in fake.delivered
         # Polling went on at its usual pace, not in a tight loop over the same batch.
         assert calls_after_reply < 15, calls_after_reply

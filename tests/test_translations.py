@@ -208,6 +208,22 @@ RENDER = {
     "felt_reply": lambda tr: [texts.felt_reply(tr, p, f) for p in PICKS for f in FEELINGS],
     "greeting_reply": lambda tr: [texts.greeting_reply(tr, g) for g in GREETINGS],
     "hurt_reply": lambda tr: [texts.hurt_reply(tr)],
+    "inline_mood_description": lambda tr: [texts.inline_mood_description(tr, m) for m in MOODS],
+    "open_in_spotify_button": lambda tr: [texts.open_in_spotify_button(tr)],
+    "share_button": lambda tr: [texts.share_button(tr)],
+    "share_bot_text": lambda tr: [texts.share_bot_text(tr)],
+    "checkin_prompt": lambda tr: [texts.checkin_prompt(tr, c) for c in (None, ("07:30", "UTC+05:30"), ("09:00", "São Paulo"))],
+    "checkin_zone_prompt": lambda tr: [texts.checkin_zone_prompt(tr, "21:00")],
+    "checkin_off_button": lambda tr: [texts.checkin_off_button(tr)],
+    "checkin_set": lambda tr: [texts.checkin_set(tr, "08:00", z) for z in ("Berlin", "UTC-03:00", "<A&B>")],
+    "checkin_off": lambda tr: [texts.checkin_off(tr, on) for on in (True, False)],
+    "checkin_bad_time": lambda tr: [texts.checkin_bad_time(tr)],
+    "checkin_message": lambda tr: [texts.checkin_message(tr, s, late) for s in (0, 1, 2, 5, 21)
+                                   for late in (None, ("09:00", 1), ("09:00", 2), ("09:00", 6), ("09:00", 31))],
+    "weekly_recap": lambda tr: [texts.weekly_recap(tr, c) for c in ({}, {"happy": 1}, {"calm": 3, "sad": 2, "happy": 1})],
+    "group_mood_reply": lambda tr: [texts.group_mood_reply(tr, n, c, "happy", p, min(n, 10)) for p in PICKS
+                                    for n, c in ((1, {"happy": 1}), (4, {"happy": 3, "calm": 1}),
+                                                 (12, {"happy": 6, "sad": 4}), (22, {"happy": 10}))],
 }
 # Alerts (answerCallbackQuery) hold at most 200 characters.
 ALERTS = ("reading_unknown", "more_unknown", "busy_error", "flooded", "not_yours", "already_sent", "already_chosen",

@@ -103,7 +103,7 @@ async def test_bad_json_is_400_and_an_unparseable_update_is_skipped(fake, pipeli
             assert ok.status_code == 200
         assert "selfie" in (await fake.user(642).reply()).text.lower()
         # Telegram is asked only for what the bot handles, with the secret.
-        assert sorted(fake.webhook["allowed_updates"]) == ["callback_query", "message"]
+        assert sorted(fake.webhook["allowed_updates"]) == ["callback_query", "chosen_inline_result", "inline_query", "message"]
         assert fake.webhook["secret_token"] == SECRET
     skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1 and "update=6" in skipped[0].getMessage()

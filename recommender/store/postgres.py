@@ -23,6 +23,7 @@ import asyncpg
 from ..types import Served
 from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores,
                    forget_key, forgotten_during)
+from .checkins import CHECKINS_TABLE_POSTGRES
 from .sqlite import DEFAULT_MAX_PER_USER, DatabaseUnusable, SchemaTooNew
 
 # Index i upgrades the schema from version i to i + 1. Append only; never edit a shipped step.
@@ -76,6 +77,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # v5: the opt-in to explicit and dark songs in happy and lift mode (/settings).
         "ALTER TABLE user_settings ADD COLUMN mature BOOLEAN NOT NULL DEFAULT FALSE",
+    ),
+    (
+        # v6: the opt-in daily check-in (recommender/store/checkins.py).
+        CHECKINS_TABLE_POSTGRES,
+        "CREATE INDEX checkins_due ON checkins (due_at)",
     ),
 )
 SEEN_KEPT = 100_000
@@ -177,6 +183,7 @@ class PostgresHistoryStore:
             await conn.execute("DELETE FROM user_settings WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM choices WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM readings WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM checkins WHERE user_id = $1", user_id)
             # Writes from requests already running for this user, on any replica, are dropped.
             await conn.execute("""INSERT INTO meta (key, value) VALUES ($1, $2)
                                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",

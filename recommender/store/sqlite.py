@@ -37,6 +37,7 @@ import aiosqlite
 from ..types import Served
 from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores,
                    forget_key, forgotten_during)
+from .checkins import CHECKINS_TABLE_SQLITE
 
 DEFAULT_MAX_PER_USER = 2000
 
@@ -98,9 +99,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # v7: the opt-in to explicit and dark songs in happy and lift mode (/settings).
         "ALTER TABLE user_settings ADD COLUMN mature INTEGER NOT NULL DEFAULT 0",
     ),
+    (
+        # v8: the opt-in daily check-in (recommender/store/checkins.py).
+        CHECKINS_TABLE_SQLITE,
+        "CREATE INDEX checkins_due ON checkins (due_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices"})
+OUR_TABLES = frozenset({"served", "user_settings", "meta", "updates_seen", "readings", "choices", "checkins"})
 SEEN_KEPT = 100_000  # update ids remembered; Telegram resends within hours, ids only grow
 
 
@@ -281,6 +287,7 @@ class SQLiteHistoryStore:
             await self._conn.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
             await self._conn.execute("DELETE FROM choices WHERE user_id = ?", (user_id,))
             await self._conn.execute("DELETE FROM readings WHERE user_id = ?", (user_id,))
+            await self._conn.execute("DELETE FROM checkins WHERE user_id = ?", (user_id,))
             # Writes from requests already running for this user (see base.REQUEST_STARTED) are dropped.
             await self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
