@@ -39,13 +39,14 @@ async def migrate(source: Path, url: str) -> tuple[int, int]:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = {row[1] for row in db.execute("PRAGMA table_info(user_settings)")}
         language = "language" if "language" in columns else "NULL"  # files older than /language
+        mature = "mature" if "mature" in columns else "0"  # files older than /settings
         songs = db.execute("SELECT COUNT(*) FROM served").fetchone()[0]
         users = db.execute("SELECT COUNT(*) FROM user_settings").fetchone()[0] if "user_settings" in tables else 0
         store = await PostgresHistoryStore.open(url)
         try:
             await store.import_history(
                 _rows(db, "SELECT user_id, mood, track_id, cycle, served_at FROM served ORDER BY id"),
-                _rows(db, f"SELECT user_id, lift, updated_at, {language} FROM user_settings")
+                _rows(db, f"SELECT user_id, lift, updated_at, {language}, {mature} FROM user_settings")
                 if "user_settings" in tables else (),
                 _rows(db, "SELECT id, user_id, at, source, mood, scores FROM readings") if "readings" in tables else (),
                 _rows(db, "SELECT id, reading_id, user_id, mood, at FROM choices") if "choices" in tables else ())

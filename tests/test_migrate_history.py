@@ -34,6 +34,7 @@ async def test_history_moves_over_and_serving_continues_without_repeats(postgres
     await old.next(8, "sad")
     await sqlite.set_lift(8, True)
     await sqlite.set_language(8, "tr")
+    await sqlite.set_mature(8, True)
     reading = await sqlite.add_reading(7, "selfie", "sad", (0.1, 0.0, 0.1, 0.2, 0.4, 0.1, 0.1))
     await sqlite.add_choice(7, reading, "happy")
     await checkins_of(sqlite).subscribe(Checkin(8, 8, 510, "Europe/Istanbul", "tr", 1.9e9))
@@ -49,6 +50,7 @@ async def test_history_moves_over_and_serving_continues_without_repeats(postgres
         assert [s.track_id for s in await store.served(7)] == heard
         assert await store.get_lift(8) and not await store.get_lift(7)
         assert await store.get_language(8) == "tr" and await store.get_language(7) is None
+        assert await store.get_mature(8) and not await store.get_mature(7)  # the /settings opt-in too
         # Moods read and chosen move too, under the same ids (buttons already sent keep working).
         assert (await store.reading(7, reading)).mood == "sad" and await store.chosen_counts(7) == {"happy": 1}
         assert await store.add_reading(7, "mood", "calm") > reading

@@ -317,7 +317,7 @@ class PostgresHistoryStore:
     async def import_history(self, songs: Iterable[tuple], settings: Iterable[tuple],
                              readings: Iterable[tuple] = (), choices: Iterable[tuple] = ()) -> None:
         """Load another store's rows in one transaction: songs as (user_id, mood, track_id, cycle,
-        served_at), settings as (user_id, lift, updated_at, language), readings as (id, user_id, at, source,
+        served_at), settings as (user_id, lift, updated_at, language[, mature]), readings as (id, user_id, at, source,
         mood, scores) and choices as (id, reading_id, user_id, mood, at); reading ids are kept, so
         buttons already sent keep working. Any iterables: rows are streamed, never all held at once.
         Refuses a store that has history."""
@@ -328,8 +328,9 @@ class PostgresHistoryStore:
             await conn.copy_records_to_table("served", records=songs,
                                              columns=("user_id", "mood", "track_id", "cycle", "served_at"))
             await conn.copy_records_to_table("user_settings",
-                                             records=((u, bool(on), t, lang) for u, on, t, lang in settings),
-                                             columns=("user_id", "lift", "updated_at", "language"))
+                                             records=((u, bool(on), t, lang, bool(rest[0]) if rest else False)
+                                                      for u, on, t, lang, *rest in settings),
+                                             columns=("user_id", "lift", "updated_at", "language", "mature"))
             await conn.copy_records_to_table("readings", records=readings,
                                              columns=("id", "user_id", "at", "source", "mood", "scores"))
             await conn.copy_records_to_table("choices", records=choices,
