@@ -27,7 +27,7 @@ EMOJI = {
     "sad": "😢", "surprise": "😲", "neutral": "😐",
 }
 MOOD_EMOJI = {"calm": "🌊", "happy": "☀️", "energetic": "⚡", "sad": "🌧"}
-COMMAND_NAMES = ("start", "help", "mood", "history", "diary", "checkin", "lift", "language", "forget")
+COMMAND_NAMES = ("start", "help", "mood", "history", "diary", "checkin", "lift", "settings", "language", "forget")
 HISTORY_SIZE = 10
 
 
@@ -79,6 +79,7 @@ def commands(tr: Tr) -> list[tuple[str, str]]:
         "diary": tr.gettext("A chart of your moods, last 30 days"),
         "checkin": tr.gettext("A daily check-in: I ask how you are"),
         "lift": tr.gettext("Turn mood-lifting songs on or off"),
+        "settings": tr.gettext("Explicit and dark songs on or off"),
         "language": tr.gettext("Choose the language I speak"),
         "forget": tr.gettext("Delete everything I keep about you"),
     }

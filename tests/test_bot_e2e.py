@@ -60,7 +60,7 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
         assert "selfie" in (await user.reply()).text.lower()
         await fake.wait_for(lambda: fake.commands)
         assert {c["command"] for c in fake.commands} == {
-            "start", "help", "mood", "history", "diary", "checkin", "lift", "language", "forget"}
+            "start", "help", "mood", "history", "diary", "checkin", "lift", "settings", "language", "forget"}
 
 
 async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp_path):
