@@ -18,7 +18,6 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 
 from recommender.decision import decide
 from recommender.types import MOODS
-from recommender.vision.imageio import ImageError
 
 from . import handlers as h
 from . import keyboards, share, texts
@@ -79,17 +78,9 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _answer(update: Update, services: svc.Services, tr: Tr, chat_id: int, data: bytes) -> None:
     trace = current_trace()
-    try:
-        analysis = await services.analyze(data)
-    except ImageError as exc:
-        await h._reply(update, texts.image_error(tr, exc))
-        trace.done("bad_image", reason=type(exc).__name__)
-        return
-    finally:
-        del data
-    if not analysis.faces:
-        await h._reply(update, texts.no_face(tr))
-        trace.done("no_face")
+    analysis = await h._faces_in(update, services, tr, data)
+    del data
+    if analysis is None:
         return
     read = analysis.faces[:MAX_READ]
     decisions = [decide(services.calibration.read(f.scores.probs), services.calibration.unsure_below) for f in read]

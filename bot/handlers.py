@@ -12,7 +12,7 @@ import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gettext import NullTranslations as Tr
 
@@ -52,6 +52,9 @@ from .downloads import DownloadFailed, TooLarge
 from .i18n import AUTO, Language
 from .limits import Verdict
 from .logs import current_trace
+
+if TYPE_CHECKING:  # loads the models' runtime: the bot imports it when serving starts
+    from recommender.pipeline import Analysis
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -554,14 +557,15 @@ async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, tr: Tr, 
     return data
 
 
-async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, data: bytes) -> None:
+async def _faces_in(update: Update, services: svc.Services, tr: Tr, data: bytes) -> Analysis | None:
+    """The photo analysed, or None once the user was told it is no usable image or shows no face."""
     trace = current_trace()
     try:
         analysis = await services.analyze(data)
     except ImageError as exc:
         await _reply(update, texts.image_error(tr, exc))
         trace.done("bad_image", reason=type(exc).__name__)
-        return
+        return None
     finally:
         del data
     timings = getattr(analysis, "timings_ms", None) or {}
@@ -569,6 +573,15 @@ async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id:
     if not analysis.faces or analysis.emotion is None or analysis.mood is None:
         await _reply(update, texts.no_face(tr))
         trace.done("no_face")
+        return None
+    return analysis
+
+
+async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, data: bytes) -> None:
+    trace = current_trace()
+    analysis = await _faces_in(update, services, tr, data)
+    del data
+    if analysis is None:
         return
     seen = services.calibration.read(analysis.faces[0].scores.probs)
     decision = await _decide(services, user_id, seen)
