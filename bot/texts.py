@@ -206,7 +206,8 @@ def help_section(tr: Tr, section: str, bot_username: str | None = None) -> str:
     if section == "privacy":
         return "\n".join([
             tr.gettext("<b>Privacy</b>\nPhotos are processed in memory and never stored. I keep which songs "
-                       "I served you (so I don't repeat them), your settings (/lift, /language), and for each "
+                       "I served you (so I don't repeat them), your settings (/lift, /settings, /language), your "
+                       "/checkin time and zone, and for each "
                        "answer the mood and the 7 emotion scores I read (numbers, not the picture) plus any "
                        "mood you chose. /forget deletes it all."),
             "",
