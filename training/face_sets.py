@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from recommender.paths import shared_data_dir
+from recommender.pipeline import to_working
 from recommender.types import EMOTIONS
 from recommender.vision import imageio
+from recommender.vision.facecheck import photographed
 from recommender.vision.faces import FaceDetector, load_detector
 
 PHOTOS_GROUP = "photos (real photos, mostly Western)"
@@ -80,7 +82,9 @@ def load_sets(models: dict[str, object], *, detector: FaceDetector | None = None
         for row in _rows(folder):
             data = (folder / row["file"]).read_bytes()
             image = imageio.decode(data)
-            faces = detector.detect(image)
+            found = detector.detect(image)
+            # As the bot: a box that does not look photographed (facecheck) is no face.
+            faces = [f for f, ok in zip(found, photographed(image, [to_working(f.box, image.scale) for f in found])) if ok]
             out.files.append(f"{kind}/{row['file']}")
             out.labels.append(row["label"])
             out.groups.append(row.get("group") or PHOTOS_GROUP)
@@ -90,9 +94,7 @@ def load_sets(models: dict[str, object], *, detector: FaceDetector | None = None
             out.detector_scores.append(float(faces[0].score) if faces else 0.0)
             for name, model in models.items():
                 if faces:
-                    b = faces[0].box
-                    s = image.scale
-                    p = model.predict_proba(image, [(b.x / s, b.y / s, b.w / s, b.h / s)])[0]
+                    p = model.predict_proba(image, [to_working(faces[0].box, image.scale)])[0]
                 else:
                     p = np.full(len(EMOTIONS), np.nan)
                 out.probs[name].append(np.asarray(p, np.float64))
