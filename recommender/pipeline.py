@@ -17,6 +17,7 @@ from .vision.calibration import CALIBRATION_JSON, Calibration
 from .vision.emotion import EmotionClassifier
 from .vision.ensemble import ENSEMBLE_JSON, ExpressionModel, FerExpression, load_ensemble
 from .vision.facecheck import photographed
+from .vision.hsemotion import CROP_SCALE as HSE_CROP_SCALE, INPUT_SIZE as HSE_INPUT_SIZE
 from .vision.faces import DEFAULT_DETECTOR, FaceDetector, load_detector
 from .mood import mood_for
 from .paths import EMOTION_TFLITE
@@ -27,10 +28,8 @@ MAX_FACES = 16
 # A JPEG is first decoded with its longest side reduced to about this (libjpeg's DCT scaling):
 # a phone selfie's face stays far above every model's input, for a quarter of the pixels.
 REDUCED_SIDE = imageio.WORK_SIDE // 2
-# The largest patch a face model cuts (HSEmotion: 224 px of 1.2 × the face): a face whose patch
-# would be smaller in the reduced image is read from the full-detail decode instead.
-SHARP_PATCH = 224
-PATCH_SCALE = 1.2
+# The largest patch a face model cuts is HSEmotion's (INPUT_SIZE px of CROP_SCALE × the face): a
+# face whose patch would be smaller in the reduced image is read from the full-detail decode.
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,7 @@ class Pipeline:
         self.max_pixels = max_pixels
         self.max_bytes = max_bytes
         self.reduced_side = reduced_side  # None: always decode at full detail
+        self.calibration = _calibration_of(model)
 
     @classmethod
     def load(
@@ -123,14 +123,6 @@ class Pipeline:
     @property
     def model_name(self) -> str:
         return self.model.name
-
-    @property
-    def calibration(self) -> Calibration:
-        """The confidence scaling and ask threshold fitted for the model this pipeline serves."""
-        own = getattr(self.model, "calibration", None)
-        if own is not None:
-            return own
-        return Calibration.load(CALIBRATION_JSON) if CALIBRATION_JSON.is_file() else Calibration()
 
     @property
     def fer(self) -> FerExpression | None:
@@ -186,9 +178,18 @@ class Pipeline:
         )
 
 
+def _calibration_of(model: ExpressionModel) -> Calibration:
+    """The confidence scaling and ask threshold fitted for the model served: the ensemble's own,
+    else the FER-2013 model's file (read once, here)."""
+    own = getattr(model, "calibration", None)
+    if own is not None:
+        return own
+    return Calibration.load(CALIBRATION_JSON) if CALIBRATION_JSON.is_file() else Calibration()
+
+
 def _too_small(box: Box, scale: float) -> bool:
     """Whether the face models' largest patch of this face would be upscaled in the working image."""
-    return max(box.w, box.h) / scale * PATCH_SCALE < SHARP_PATCH
+    return max(box.w, box.h) / scale * HSE_CROP_SCALE < HSE_INPUT_SIZE
 
 
 def to_working(box: Box, scale: float) -> tuple[float, float, float, float]:
