@@ -27,12 +27,12 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from recommender.mood import MOOD_INDEX
 from recommender.types import EMOTIONS
 from recommender.vision.calibration import temperature_scale
 from recommender.vision.ensemble import ENSEMBLE_JSON, build_member, pool
+from training.calibrate_emotion import fit_temperature
 from training.face_metrics import Decisions, decide, labels_of, rates, table
 from training.face_sets import load_sets, short_group
 
@@ -89,13 +89,6 @@ def pick(probs: list[np.ndarray], y: np.ndarray, groups: np.ndarray) -> tuple[tu
     truth = np.asarray(MOOD_INDEX)[y]
     decision = max(("top_emotion", "summed"), key=lambda d: (decide(pooled, 1.0, 0.0, d).mood == truth).mean())
     return best_w, decision
-
-
-def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    def nll(t: float) -> float:
-        p = temperature_scale(probs, t)
-        return -float(np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-9, 1.0))))
-    return float(minimize_scalar(nll, bounds=(0.2, 5.0), method="bounded").x)
 
 
 def fit_threshold(probs: np.ndarray, y: np.ndarray, t: float, decision: str) -> float:

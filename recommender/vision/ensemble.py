@@ -20,10 +20,8 @@ from ..paths import EMOTION_TFLITE
 from ..types import EMOTIONS
 from .calibration import ENSEMBLE_JSON, Calibration
 from .emotion import EmotionClassifier
-from .imageio import DecodedImage
+from .imageio import DecodedImage, WorkBox
 from .preprocess import CROP_MARGIN, CROP_SHIFT, FACE_SIZE, crop_face, normalize_contrast
-
-WorkBox = tuple[float, float, float, float]
 
 
 class ExpressionModel(Protocol):

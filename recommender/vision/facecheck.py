@@ -14,13 +14,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .imageio import DecodedImage
+from .imageio import DecodedImage, WorkBox
 
 CHECK_SIDE = 96
 MAX_FLAT = 0.4  # real faces ≤ 0.15, drawings ≥ 0.81
 MAX_SATURATION = 220  # median over the box; real faces ≤ 174, colour charts 255
-
-WorkBox = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)

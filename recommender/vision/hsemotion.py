@@ -15,7 +15,7 @@ import numpy as np
 
 from ..paths import MODELS_DIR
 from ..types import EMOTIONS
-from .imageio import DecodedImage
+from .imageio import DecodedImage, WorkBox
 from .litert import BatchModel
 
 HSEMOTION_TFLITE = MODELS_DIR / "hsemotion_mobilenet7.tflite"
@@ -25,8 +25,6 @@ _BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
 # The model's classes → our EMOTIONS order.
 _CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 _TO_EMOTIONS = np.array([_CLASSES.index(e) for e in EMOTIONS])
-
-WorkBox = tuple[float, float, float, float]  # x, y, w, h in the working image's pixels
 
 
 def square_crop(rgb: np.ndarray, box: WorkBox, scale: float, size: int) -> np.ndarray:

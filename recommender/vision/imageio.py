@@ -101,6 +101,10 @@ class DecodeBudget:
 BUDGET = DecodeBudget(DECODE_BUDGET)
 
 
+# A face box in the working image's (sub)pixels: x, y, w, h. What the face models crop from.
+WorkBox = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class DecodedImage:
     """An upright image at working size, with the factor back to original pixels.
