@@ -190,13 +190,16 @@ async def test_the_cli_prints_what_the_bot_says_for_the_same_photo(fake, pipelin
 
     from recommender.paths import PROJECT_ROOT
 
-    photos = {"selfie.jpg": selfie_jpeg(), "unsure.jpg": photo(UNSURE_FACE)}
-    for name, data in photos.items():
-        (tmp_path / name).write_bytes(data)  # public test images, not anyone's selfie
-    proc = subprocess.run([sys.executable, "-m", "recommender", "--json", *(str(tmp_path / n) for n in photos)],
+    # The dev photo is read where it lies (never copied); the selfie is scikit-image's public
+    # astronaut picture, which exists only in memory until the CLI needs it as a file.
+    selfie = tmp_path / "selfie.jpg"
+    selfie.write_bytes(selfie_jpeg())
+    unsure = require("photos") / UNSURE_FACE
+    photos = {"selfie.jpg": selfie.read_bytes(), UNSURE_FACE: unsure.read_bytes()}
+    proc = subprocess.run([sys.executable, "-m", "recommender", "--json", str(selfie), str(unsure)],
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     cli = {json.loads(line)["file"].rsplit("/", 1)[-1]: json.loads(line) for line in proc.stdout.splitlines()}
-    assert cli["selfie.jpg"]["decision"] == "answer" and cli["unsure.jpg"]["decision"] == "ask"
+    assert cli["selfie.jpg"]["decision"] == "answer" and cli[UNSURE_FACE]["decision"] == "ask"
     async with running_bot(bot_config(fake, tmp_path), pipeline):
         user = fake.user(210)
         await user.send_photo(photos["selfie.jpg"], 512, 512)
@@ -207,11 +210,11 @@ async def test_the_cli_prints_what_the_bot_says_for_the_same_photo(fake, pipelin
         assert f"{label.split()[0]} <b>{rec['mood']}</b>" in answer.text
         assert f"({round(rec['confidence'] * 100)}% sure)" in answer.text
         assert rec["model"] == pipeline.model_name and "hsemotion" in rec["model"]
-        await user.send_photo(photos["unsure.jpg"])
+        await user.send_photo(photos[UNSURE_FACE])
         asked = await user.reply()
-        offered = cli["unsure.jpg"]["offered"]
+        offered = cli[UNSURE_FACE]["offered"]
         assert [b["text"] for b in asked.buttons[:2]] == [texts.mood_label(EN, m) for m in offered]
-        probs = cli["unsure.jpg"]["mood_probs"]
+        probs = cli[UNSURE_FACE]["mood_probs"]
         assert max(probs, key=probs.get) in offered
 
 
