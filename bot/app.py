@@ -114,7 +114,7 @@ def build_bot(config: Config) -> TolerantBot:
                                          httpx_kwargs={"verify": client_tls()}),
         # Telegram's outgoing limits (30 msg/s overall, 20/min per group), and RetryAfter is
         # waited out and retried instead of losing the reply.
-        rate_limiter=MessageRateLimiter(max_retries=3),
+        rate_limiter=MessageRateLimiter(overall_max_rate=config.messages_per_second, max_retries=3),
     )
 
 

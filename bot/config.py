@@ -157,6 +157,19 @@ def _positive_float(name: str, raw: str | None, default: float) -> float:
     return value
 
 
+def _delay(name: str, raw: str | None, default: float) -> float:
+    """Seconds to wait, 0 (at once) to 60."""
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 60:
+        raise ConfigError(f"{name} must be between 0 and 60 seconds, got {raw}")
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     token: str = field(repr=False)  # never in repr: repr ends up in logs and tracebacks
@@ -181,6 +194,9 @@ class Config:
     max_pending_per_user: int = 20
     max_download_bytes: int = 10 * 1024 * 1024
     download_timeout_s: int = 30  # getFile + download, then the user is told it took too long
+    # "typing…" only for an answer that is slow to come (Telegram's advice for sendChatAction);
+    # a quick answer arrives before the indicator could be read, and it is a request less.
+    typing_after_s: float = 1.0
     max_history_per_user: int = 2000
     # A second whose event loop ran this late is logged (bot/looplag.py); the bench asks for 10 ms.
     loop_lag_log_ms: float = 100.0
@@ -189,6 +205,9 @@ class Config:
     # The daily check-in: messages per second this replica sends at most (Telegram allows ~30 in
     # all, replies included), and how often it looks for check-ins that fell due.
     checkins_per_second: int = 25
+    # Messages a second to all chats together: Telegram's documented ~30 (429s beyond); raise it
+    # only for a Bot API that allows more (a burst of 100 replies takes ≥ 2.3 s at 30).
+    messages_per_second: int = 30
     checkin_poll_s: float = 20.0
 
     def spotify_env(self) -> dict[str, str]:
@@ -290,8 +309,10 @@ class Config:
             max_pending_per_user=get_int("MAX_PENDING_PER_USER", 20),
             max_download_bytes=get_int("MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024),
             download_timeout_s=get_int("DOWNLOAD_TIMEOUT_S", 30),
+            typing_after_s=_delay("TYPING_AFTER_S", get("TYPING_AFTER_S"), 1.0),
             max_history_per_user=get_int("MAX_HISTORY_PER_USER", 2000),
             loop_lag_log_ms=get_int("LOOP_LAG_LOG_MS", 100),
             checkins_per_second=get_int("CHECKINS_PER_SECOND", 25),
+            messages_per_second=get_int("MESSAGES_PER_SECOND", 30),
             checkin_poll_s=_positive_float("CHECKIN_POLL_S", get("CHECKIN_POLL_S"), 20.0),
         )

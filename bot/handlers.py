@@ -502,22 +502,37 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     chat = update.effective_chat
     assert chat is not None  # a message always has a chat
-    # "typing…" while we work; sent alongside the download rather than before it (one round
-    # trip less), and cosmetic: its failure never fails the answer.
-    typing = asyncio.create_task(_chat_action(context, chat.id))
+    # "typing…" once the answer is slow in coming (TYPING_AFTER_S), alongside the work.
+    typing = _TypingLater(context, chat.id, services.config.typing_after_s)
     try:
         data = await _download(update, context, tr, file_id)
         if data is not None:
             await _answer_photo(update, services, tr, user_id, data)
     finally:
-        await typing
+        await typing.finished()
+
+
+class _TypingLater:
+    """sendChatAction(typing) `after` seconds from now, unless the answer is done first."""
+
+    def __init__(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, after: float) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(after, self._send, context, chat_id)
+
+    def _send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        self._task = asyncio.create_task(_chat_action(context, chat_id))
+
+    async def finished(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            await self._task
 
 
 async def _chat_action(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
     try:
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     except TelegramError:
-        pass
+        pass  # cosmetic: its failure never fails the answer
 
 
 async def _download(update: Update, context: ContextTypes.DEFAULT_TYPE, tr: Tr, file_id: str) -> bytes | None:

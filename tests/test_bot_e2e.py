@@ -64,7 +64,7 @@ async def test_start_help_and_command_menu(fake, pipeline, tmp_path):
 
 
 async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp_path):
-    async with running_bot(bot_config(fake, tmp_path), pipeline):
+    async with running_bot(bot_config(fake, tmp_path, TYPING_AFTER_S="0"), pipeline):
         user = fake.user(102)
         await user.send_photo(selfie_jpeg(), 512, 512)
         reply = await user.reply()
@@ -80,6 +80,29 @@ async def test_selfie_gets_emotion_song_link_and_more_button(fake, pipeline, tmp
         assert reply.link_preview == {"is_disabled": False, "url": song.url}
         actions = fake.sent_to(102, "sendChatAction")
         assert actions and actions[0].params["action"] == "typing"
+
+
+async def test_a_quick_answer_comes_without_typing(fake, pipeline, tmp_path):
+    """"typing…" is for a slow answer (TYPING_AFTER_S): one that comes first sends no chat action."""
+    async with running_bot(bot_config(fake, tmp_path, TYPING_AFTER_S="30"), pipeline):
+        user = fake.user(108)
+        await user.send_photo(selfie_jpeg(), 512, 512)
+        assert track_of((await user.reply()).text)
+        await user.send_text("/help")  # handled after the photo's update has finished
+        await user.reply()
+        assert fake.sent_to(108, "sendChatAction") == []
+
+
+async def test_replies_keep_to_the_messages_per_second_limit(fake, pipeline, tmp_path):
+    """Telegram's overall limit (MESSAGES_PER_SECOND, default its ~30/s): at 1 a second, three
+    people's replies are spread over at least two seconds, and none is lost."""
+    async with running_bot(bot_config(fake, tmp_path, MESSAGES_PER_SECOND="1"), pipeline):
+        users = [fake.user(120 + i) for i in range(3)]
+        for user in users:
+            await user.send_photo(selfie_jpeg(), 512, 512)
+        replies = sorted([await user.reply() for user in users], key=lambda r: r.at)
+        assert all(track_of(r.text) for r in replies)
+        assert replies[2].at - replies[0].at >= 1.8
 
 
 async def test_ten_more_presses_then_exhausted_then_start_over(fake, pipeline, tmp_path):

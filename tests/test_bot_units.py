@@ -36,6 +36,9 @@ def test_config_defaults_and_repr_hides_secrets():
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "PORT": "eighty"}, "PORT must be a whole number"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "http://x.example/hook", "WEBHOOK_SECRET": "a"}, "https"),
     ({"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://x.example/hook"}, "WEBHOOK_SECRET is required"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TYPING_AFTER_S": "soon"}, "TYPING_AFTER_S must be a number"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "TYPING_AFTER_S": "-1"}, "TYPING_AFTER_S must be between 0 and 60"),
+    ({"TELEGRAM_BOT_TOKEN": TOKEN, "MESSAGES_PER_SECOND": "0"}, "MESSAGES_PER_SECOND must be at least 1"),
 ])
 def test_config_errors_are_one_clear_line(env, needle):
     with pytest.raises(ConfigError) as err:

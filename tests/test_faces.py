@@ -71,6 +71,24 @@ def test_group_photos_find_every_face(dev_results):
     assert counts == GROUP_FACES
 
 
+def test_skipping_the_full_range_model_beside_a_near_face_changes_no_face(detector):
+    """Issue 28: a selfie's near face spares the full-range pass; every labelled photo (full and
+    reduced decode, as the bot reads it) still gets the faces that both models together find."""
+    from recommender.vision.faces import BlazeFaceDetector
+
+    both = BlazeFaceDetector(full_when_near=True)
+    spared = 0
+    for name, _ in labelled_photos():
+        data = (PHOTOS / name).read_bytes()
+        for reduced in (None, 640):
+            image = imageio.decode(data, reduced_side=reduced)
+            shortcut = detector.detect(image)
+            assert [f.box for f in shortcut] == [f.box for f in both.detect(image)], name
+            longest = max(image.original_size)
+            spared += any(max(f.box.w, f.box.h) >= detector.near_fraction * longest for f in shortcut)
+    assert spared >= 100  # the shortcut is taken on most photos, so the comparison means something
+
+
 def test_faces_come_largest_first_inside_the_image(dev_results):
     for name, (_, faces) in dev_results.items():
         areas = [f.box.area for f in faces]
