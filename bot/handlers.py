@@ -507,7 +507,9 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         data = await _download(update, context, tr, file_id)
         if data is not None:
-            await _answer_photo(update, services, tr, user_id, data)
+            answer = _answer_photo(update, services, tr, user_id, data)
+            del data  # the photo lives only as long as the analysis needs it, not until the reply
+            await answer
     finally:
         await typing.finished()
 
