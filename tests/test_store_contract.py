@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from recommender.music import service as song_service
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
-from recommender.store.base import UserSettings
+from recommender.store.base import NewReading, UserSettings
 from recommender.store.postgres import PostgresHistoryStore
 from recommender.store.sqlite import SQLiteHistoryStore
 from store_commits import counting_commits
@@ -272,6 +273,35 @@ async def test_a_block_failing_midway_stores_neither_the_reading_nor_the_song(op
             raise RuntimeError("the reply could not be built")
     assert await store.reading(1, reading) is None and await store.mood_marks(1, since=0) == []
     assert await store.served(1) == []
+
+
+async def test_a_photo_is_one_settings_read_and_one_commit_for_its_reading_and_song(open_store):
+    store = await open_store()
+    service = SongService(Catalog.load(FIXTURE_CATALOG), store)
+    await store.set_language(3, "de")
+    async with counting_commits(store) as commits:
+        settings = await store.settings(3, with_choices=True)  # what the bot reads when a photo arrives
+        pick = await service.next(3, "sad", settings=settings, reading=NewReading("selfie", "sad", SCORES))
+    assert commits.count == 1 and settings.language == "de"
+    reading = await store.reading(3, pick.reading)
+    assert reading is not None and reading.scores == pytest.approx(SCORES, abs=1e-4)
+    assert [s.track_id for s in await store.served(3)] == [pick.song.track_id]
+
+
+async def test_a_photo_failing_midway_stores_neither_its_reading_nor_a_song(open_store, monkeypatch):
+    store = await open_store()
+    service = SongService(Catalog.load(FIXTURE_CATALOG), store)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the choice failed after the reading was written")
+
+    monkeypatch.setattr(song_service, "pick_next", broken)
+    with pytest.raises(RuntimeError):
+        await service.next(3, "sad", reading=NewReading("selfie", "sad", SCORES))
+    assert await store.mood_marks(3, since=0) == [] and await store.served(3) == []
+    monkeypatch.undo()
+    pick = await service.next(3, "sad", reading=NewReading("selfie", "sad", SCORES))  # the next photo is kept
+    assert [m.mood for m in await store.mood_marks(3, since=0)] == ["sad"] and pick.reading
 
 
 async def test_settings_are_one_read_with_the_adaptation_counts(open_store):
