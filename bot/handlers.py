@@ -39,7 +39,7 @@ from telegram.ext import (
 
 from recommender.decision import Decision, decide
 from recommender.music.service import Pick
-from recommender.store.base import HistoryStore, Reading
+from recommender.store.base import HistoryStore, NewReading, Reading, UserSettings
 from recommender.store.checkins import checkins_of
 from recommender.text_mood import TextReading, read_text
 from recommender.types import Song
@@ -336,8 +336,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if mood is None or user_id is None or not services.songs.knows(mood):
         await _text_without_song(update, language.tr, reading)
         return
-    await services.store.add_reading(user_id, "text", mood)
-    pick = await _serve(services, user_id, mood)
+    pick = await _serve(services, user_id, mood, reading=NewReading("text", mood))
     reply = texts.felt_reply(language.tr, pick, reading.feeling) if reading.feeling \
         else texts.asked_reply(language.tr, pick, from_text=True)
     await _reply(update, reply, reply_markup=share.with_song(
@@ -490,7 +489,9 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if not await _admitted(update, context, "photo", user_id):
         return
-    tr = await _tr(update, context)
+    # One read for the whole photo: the language now, adaptation, lift and mature for the answer.
+    settings = await services.store.settings(user_id, with_choices=True)
+    tr = _speak(update, services, settings.language).tr
     chosen = _chosen_file(message, tr)
     if isinstance(chosen, str):
         await _reply(update, chosen)
@@ -507,7 +508,7 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         data = await _download(update, context, tr, file_id)
         if data is not None:
-            answer = _answer_photo(update, services, tr, user_id, data)
+            answer = _answer_photo(update, services, tr, user_id, data, settings)
             del data  # the photo lives only as long as the analysis needs it, not until the reply
             await answer
     finally:
@@ -594,26 +595,29 @@ async def _faces_in(update: Update, services: svc.Services, tr: Tr, data: bytes)
     return analysis
 
 
-async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, data: bytes) -> None:
+async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, data: bytes,
+                        settings: UserSettings) -> None:
     trace = current_trace()
     analysis = await _faces_in(update, services, tr, data)
     del data
     if analysis is None:
         return
     seen = services.calibration.read(analysis.faces[0].scores.probs)
-    decision = await _decide(services, user_id, seen)
+    decision = _decide(services, seen, settings)
     mood = decision.mood
     # Only scores and the mood are kept, never the photo; the id goes into the buttons.
-    reading = await services.store.add_reading(user_id, "selfie", mood, seen.scores)
+    selfie = NewReading("selfie", mood, seen.scores)
     owner = _owner(update)
     if decision.asks:
+        reading = await services.store.add_reading(user_id, selfie.source, mood, selfie.scores)
         # The best guess is offered first, beside the runner-up, and "Other…" opens all four.
         unsure = texts.unsure_reply(tr, moods=decision.offered, n_faces=len(analysis.faces))  # type: ignore[arg-type]
         await _reply(update, unsure,
                      reply_markup=keyboards.pick_keyboard(tr, reading, decision.offered, owner, other=True))
         trace.done("unsure", faces=len(analysis.faces))
         return
-    pick = await services.songs.next(user_id, mood)
+    # The reading and its song in one transaction: one commit, durable before the reply is sent.
+    pick = await services.songs.next(user_id, mood, settings=settings, reading=selfie)
     reply = texts.analysis_reply(tr, emotion=seen.emotion, confidence=decision.confidence, mood=mood,
                                  n_faces=len(analysis.faces), pick=pick, adapted=mood != seen.mood)
     if pick is None:
@@ -621,17 +625,16 @@ async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id:
         trace.done("no_songs")
         return
     await _reply(update, reply, reply_markup=share.with_song(
-        keyboards.song_keyboard(tr, pick.song.url, mood, pick.lift_step, reading, owner), tr, pick.song),
+        keyboards.song_keyboard(tr, pick.song.url, mood, pick.lift_step, pick.reading, owner), tr, pick.song),
                  link_preview_options=_song_options(pick.song))
     trace.done("song", faces=len(analysis.faces), restarted=int(pick.restarted))
 
 
-async def _decide(services: svc.Services, user_id: int, seen: MoodReading) -> Decision:
+def _decide(services: svc.Services, seen: MoodReading, settings: UserSettings) -> Decision:
     """Answer or ask, on the calibrated mood probabilities tilted toward the moods this person chose
     in past corrections (bounded: recommender/adapt.py); `python -m recommender --json` prints the
     same decision for a person without corrections."""
-    counts = await services.store.chosen_counts(user_id)
-    return decide(seen, services.calibration.unsure_below, counts)
+    return decide(seen, services.calibration.unsure_below, settings.chosen_counts)
 
 
 # --- buttons -----------------------------------------------------------------------------------
@@ -677,9 +680,11 @@ def _known(services: svc.Services, parse: Callable[[str | None], T | None],
     return parsed
 
 
-async def _serve(services: svc.Services, user_id: int, mood: str, after: int | None = None) -> Pick:
-    """The next song of a mood the caller checked with `songs.knows`, stored before it is shown."""
-    pick = await services.songs.next(user_id, mood, after=after)
+async def _serve(services: svc.Services, user_id: int, mood: str, after: int | None = None,
+                 reading: NewReading | None = None) -> Pick:
+    """The next song of a mood the caller checked with `songs.knows`, stored before it is shown
+    (with `reading`, in one transaction)."""
+    pick = await services.songs.next(user_id, mood, after=after, reading=reading)
     if pick is None:
         raise LookupError("no song for a known mood")
     return pick
@@ -929,8 +934,7 @@ async def mood_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             await _toast(query, texts.already_sent(tr))
             current_trace().done("pressed_again")
             return
-        await services.store.add_reading(user_id, "mood", mood)
-        song = await _serve(services, user_id, mood)
+        song = await _serve(services, user_id, mood, reading=NewReading("mood", mood))
         owner = None if _is_private(update) else user_id
         await _send_song(context, query, user_id, texts.asked_reply(tr, song, from_text=False), song,
                          keyboards.song_keyboard(tr, song.song.url, mood, song.lift_step, owner=owner), tr)

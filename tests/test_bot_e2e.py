@@ -17,12 +17,14 @@ from bot_harness import (
 )
 from bot import texts
 from bot.i18n import Languages
+from bot.services import KEY
 from recommender.music.catalog import Catalog
 from recommender.store.sqlite import SQLiteHistoryStore
 from recommender.music.lift import GOAL, LIFT_STEPS
 from recommender.paths import CATALOG_PATH
 from recommender.mood import EMOTION_TO_MOOD
 from recommender.types import EMOTIONS, MOODS
+from store_commits import counting_commits
 
 LINK = re.compile(r"https://open\.spotify\.com/track/([0-9A-Za-z]{22})")
 CATALOG = Catalog.load(FIXTURE_CATALOG)
@@ -103,6 +105,25 @@ async def test_replies_keep_to_the_messages_per_second_limit(fake, pipeline, tmp
         replies = sorted([await user.reply() for user in users], key=lambda r: r.at)
         assert all(track_of(r.text) for r in replies)
         assert replies[2].at - replies[0].at >= 1.8
+
+
+async def test_a_selfie_stores_its_reading_and_song_in_one_commit_before_the_reply(fake, pipeline, tmp_path):
+    async with running_bot(bot_config(fake, tmp_path), pipeline) as app:
+        store = app.bot_data[KEY].store
+        user = fake.user(106)
+        async with counting_commits(store, at_commit=lambda: len(fake.sent_to(106))) as commits:
+            await user.send_photo(selfie_jpeg(), 512, 512)
+            reply = await user.reply()
+        _, mood = emotion_and_mood(reply.text)
+        fix = re.fullmatch(r"fix:(\d+)", reply.buttons[1]["callback_data"])
+        assert fix, reply.buttons
+        reading = await store.reading(106, int(fix.group(1)))  # what "Not my mood" will correct
+        assert reading is not None and (reading.source, reading.mood) == ("selfie", mood) and reading.scores
+        assert [s.track_id for s in await store.served(106)] == [track_of(reply.text)]
+        photo = commits.touching("readings", "served")  # a heartbeat may commit beside it
+        assert len(photo) == 1, commits.transactions
+        assert [s.split()[2] for s in photo[0] if s.startswith("INSERT")] == ["readings", "served"]
+        assert commits.seen_at_commit[commits.transactions.index(photo[0])] == 0  # before the reply
 
 
 async def test_ten_more_presses_then_exhausted_then_start_over(fake, pipeline, tmp_path):

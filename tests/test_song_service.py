@@ -9,7 +9,9 @@ import pytest
 
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
+from recommender.store.base import NewReading, UserSettings
 from recommender.store.sqlite import SQLiteHistoryStore
+from store_commits import counting_commits
 
 FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
 
@@ -68,3 +70,39 @@ async def test_unknown_moods_are_refused_without_touching_the_history(service):
     assert not service.knows("grumpy") and service.knows("calm")
     assert await service.next(1, "grumpy") is None
     assert await service.store.served(1) == []
+
+
+SCORES = (0.05, 0.01, 0.04, 0.10, 0.60, 0.05, 0.15)
+
+
+async def test_a_photo_is_eight_trips_to_sqlite_and_one_commit(service, tmp_path):
+    await service.next(8, "sad")  # not a new user: some history to read
+    async with counting_commits(service.store) as commits:
+        settings = await service.store.settings(8, with_choices=True)
+        pick = await service.next(8, "sad", settings=settings, reading=NewReading("selfie", "sad", SCORES))
+    # The settings (one query); BEGIN, the forget mark, the reading and its bound, the songs (one
+    # query for every mood), the song (the user is below the bound: nothing to delete), COMMIT.
+    assert commits.statements == 8 and commits.count == 1
+    with sqlite3.connect(tmp_path / "h.sqlite3") as other:  # committed before the song is returned
+        assert other.execute("SELECT id, mood FROM readings").fetchall() == [(pick.reading, "sad")]
+        assert other.execute("SELECT COUNT(*) FROM served").fetchone() == (2,)
+
+
+async def test_settings_handed_in_are_not_read_again(service):
+    await service.store.set_lift(5, False)
+    async with counting_commits(service.store) as commits:
+        pick = await service.next(5, "sad", settings=UserSettings(lift=True))
+    assert pick.lift_step == 0 and pick.reading is None  # lifted, as the settings handed in say
+    assert commits.statements == 5  # no settings read: BEGIN, the forget mark, the songs, the song, COMMIT
+
+
+async def test_a_reading_with_no_song_for_its_mood_is_stored_alone(tmp_path):
+    calm_only = Catalog.from_songs(Catalog.load(FIXTURE_CATALOG).songs("calm"))
+    store = await SQLiteHistoryStore.open(tmp_path / "h.sqlite3")
+    try:
+        service = SongService(calm_only, store)
+        assert await service.next(4, "sad", reading=NewReading("selfie", "sad", SCORES)) is None
+        assert [m.mood for m in await store.mood_marks(4, since=0)] == ["sad"]
+        assert await store.served(4) == []
+    finally:
+        await store.close()

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from recommender.music import service as song_service
 from recommender.music.catalog import Catalog
 from recommender.music.service import SongService
+from recommender.store.base import NewReading, UserSettings
 from recommender.store.postgres import PostgresHistoryStore
 from recommender.store.sqlite import SQLiteHistoryStore
+from store_commits import counting_commits
 
 FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog_small.csv"
 _names = itertools.count()
@@ -236,6 +239,9 @@ async def test_a_forget_on_one_replica_wins_over_a_selfie_in_flight_on_another(o
         assert not await handling.add_choice(1, earlier, "calm")
         await handling.set_lift(1, True)
         await handling.set_language(1, "de")
+        async with handling.user(1) as history:  # a selfie answered with a song: neither is kept
+            assert await history.add_reading("selfie", "happy", SCORES) == 0
+            await history.append("happy", "song-with-its-reading", 0)
     for replica in (handling, forgetting):
         assert await replica.served(1) == [] and await replica.mood_marks(1, since=0) == []
         assert not await replica.get_lift(1) and await replica.get_language(1) is None
@@ -243,6 +249,93 @@ async def test_a_forget_on_one_replica_wins_over_a_selfie_in_flight_on_another(o
         assert await handling.add_reading(1, "selfie", "calm", SCORES) > 0
         await append(handling, 1, "calm", "song-later")
     assert [s.track_id for s in await forgetting.served(1)] == ["song-later"]
+
+
+async def test_a_reading_and_its_song_are_one_commit_seen_by_another_replica(open_store):
+    store = await open_store()
+    async with counting_commits(store) as commits:
+        async with store.user(1) as history:
+            reading = await history.add_reading("selfie", "sad", SCORES)
+            assert await history.served() == []
+            await history.append("sad", "s1", 0)
+    assert commits.count == 1
+    other = await open_store()  # another replica, or the bot restarted after a crash
+    assert (await other.reading(1, reading)).mood == "sad"
+    assert [s.track_id for s in await other.served(1)] == ["s1"]
+
+
+async def test_a_block_failing_midway_stores_neither_the_reading_nor_the_song(open_store):
+    store = await open_store()
+    with pytest.raises(RuntimeError):
+        async with store.user(1) as history:
+            reading = await history.add_reading("selfie", "sad", SCORES)
+            await history.append("sad", "s1", 0)
+            raise RuntimeError("the reply could not be built")
+    assert await store.reading(1, reading) is None and await store.mood_marks(1, since=0) == []
+    assert await store.served(1) == []
+
+
+async def test_a_photo_is_one_settings_read_and_one_commit_for_its_reading_and_song(open_store):
+    store = await open_store()
+    service = SongService(Catalog.load(FIXTURE_CATALOG), store)
+    await store.set_language(3, "de")
+    async with counting_commits(store) as commits:
+        settings = await store.settings(3, with_choices=True)  # what the bot reads when a photo arrives
+        pick = await service.next(3, "sad", settings=settings, reading=NewReading("selfie", "sad", SCORES))
+    assert commits.count == 1 and settings.language == "de"
+    reading = await store.reading(3, pick.reading)
+    assert reading is not None and reading.scores == pytest.approx(SCORES, abs=1e-4)
+    assert [s.track_id for s in await store.served(3)] == [pick.song.track_id]
+
+
+async def test_a_photo_failing_midway_stores_neither_its_reading_nor_a_song(open_store, monkeypatch):
+    store = await open_store()
+    service = SongService(Catalog.load(FIXTURE_CATALOG), store)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the choice failed after the reading was written")
+
+    monkeypatch.setattr(song_service, "pick_next", broken)
+    with pytest.raises(RuntimeError):
+        await service.next(3, "sad", reading=NewReading("selfie", "sad", SCORES))
+    assert await store.mood_marks(3, since=0) == [] and await store.served(3) == []
+    monkeypatch.undo()
+    pick = await service.next(3, "sad", reading=NewReading("selfie", "sad", SCORES))  # the next photo is kept
+    assert [m.mood for m in await store.mood_marks(3, since=0)] == ["sad"] and pick.reading
+
+
+async def test_settings_are_one_read_with_the_adaptation_counts(open_store):
+    store = await open_store()
+    assert await store.settings(9, with_choices=True) == UserSettings()
+    await store.set_language(9, "de")
+    await store.set_lift(9, True)
+    await store.set_mature(9, True)
+    await store.add_choice(9, await store.add_reading(9, "selfie", "sad", SCORES), "calm")
+    await store.add_choice(9, await store.add_reading(9, "mood", "happy"), "energetic")  # not a selfie
+    await store.add_choice(10, await store.add_reading(10, "selfie", "sad", SCORES), "happy")
+    assert await store.settings(9, with_choices=True) == UserSettings("de", True, True, {"calm": 1})
+    assert await store.settings(9) == UserSettings("de", True, True)
+    assert await store.settings(10, with_choices=True) == UserSettings(chosen_counts={"happy": 1})
+    await store.set_lift(9, False)
+    assert await (await open_store()).settings(9) == UserSettings("de", False, True)  # another replica
+    await store.forget(9)
+    assert await store.settings(9, with_choices=True) == UserSettings()
+
+
+async def test_the_bound_holds_when_a_block_reads_its_songs_before_appending(open_store):
+    store = await open_store(max_per_user=3)
+    for i in range(5):
+        async with store.user(1) as history:
+            assert len(await history.served()) == min(i, 3)
+            await history.append("happy", f"x{i}", 0)
+    assert [s.track_id for s in await store.served(1)] == ["x2", "x3", "x4"]
+    async with store.user(2) as history:  # several in one block: what it reads follows its writes
+        assert await history.served() == []
+        for track in ("a", "b", "c", "d"):
+            await history.append("calm" if track != "c" else "sad", track, 0)
+        assert [s.track_id for s in await history.served()] == ["b", "c", "d"]
+        assert [s.track_id for s in await history.served("calm")] == ["b", "d"]
+    assert [s.track_id for s in await store.served(2)] == ["b", "c", "d"]
 
 
 async def test_choices_are_bounded_per_user_however_often_a_press_is_replayed(open_store):

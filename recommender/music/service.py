@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ..store.base import HistoryStore
+from ..store.base import HistoryStore, NewReading, UserSettings
 from ..types import MOODS, Song
 from .catalog import Catalog
 from .rules import Audience, banned_ids
@@ -36,6 +36,7 @@ class Pick:
     restarted: bool  # every song of the mood had been heard: a new round started
     lift_step: int | None  # the lift step of this song; None outside lift mode
     details: Enrichment | None = None  # album / preview from Spotify, when configured
+    reading: int | None = None  # the id of the reading stored with the song (0: forgotten meanwhile)
 
 
 class SongService:
@@ -50,19 +51,28 @@ class SongService:
         """True when the catalog has songs for `mood`."""
         return mood in MOODS and bool(self.catalog.songs(mood))
 
-    async def next(self, user_id: int, mood: str, *, after: int | None = None) -> Pick | None:
+    async def next(self, user_id: int, mood: str, *, after: int | None = None,
+                   settings: UserSettings | None = None, reading: NewReading | None = None) -> Pick | None:
         """The next song of `mood` this user has not heard, committed to the history.
 
         `after` is None for a new mood (a photo) and, for "More", the lift step of the song
         shown above the button (0 when it was not lifted). The user's lift setting decides the
-        mode; None only when the catalog has no song for `mood`.
+        mode; None only when the catalog has no song for `mood`. `settings`: the user's, when the
+        caller read them already. `reading`: the mood answered, stored in the song's transaction
+        (one commit; its id is `Pick.reading`), or alone when there is no song.
         """
         if not self.knows(mood):
+            if reading is not None:
+                await self.store.add_reading(user_id, reading.source, reading.mood, reading.scores)
             return None
-        lifting = await self.store.get_lift(user_id)
-        audience = Audience.on(self.today(), await self.store.get_mature(user_id))
+        if settings is None:
+            settings = await self.store.settings(user_id)
+        lifting = settings.lift
+        audience = Audience.on(self.today(), settings.mature)
         step = (0 if after is None else after + 1) if lifting else None
         async with self.store.user(user_id) as history:
+            stored = None if reading is None else await history.add_reading(reading.source, reading.mood,
+                                                                            reading.scores)
             everything = await history.served()
             if step is None:
                 banned = banned_ids(self.catalog, mood, audience)
@@ -74,7 +84,7 @@ class SongService:
             if chosen is None:
                 return None
             await history.append(chosen.song.mood, chosen.song.track_id, chosen.cycle)
-        return Pick(chosen.song, mood, chosen.restarted, step, await self._details(chosen.song))
+        return Pick(chosen.song, mood, chosen.restarted, step, await self._details(chosen.song), stored)
 
     async def _details(self, song: Song) -> Enrichment | None:
         """Spotify's album and preview, or None: never more than ENRICH_TIMEOUT_S late."""

@@ -1,6 +1,7 @@
 """The history interface the song service relies on; each database implements it."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -45,6 +46,28 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class NewReading:
+    """A mood answered, to be stored (never a photo): scores (7 calibrated emotion probabilities)
+    only for selfies."""
+
+    source: str
+    mood: str
+    scores: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    """What a user set that shapes a reply, read in one query (`HistoryStore.settings`): the
+    /language choice (None: their Telegram's), lift mode, the /settings opt-in and, when asked for,
+    how often they chose each mood for a selfie reading (per-person adaptation; else empty)."""
+
+    language: str | None = None
+    lift: bool = False
+    mature: bool = False
+    chosen_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MoodMark:
     """A point of the mood diary: the mood of a reading, or the mood chosen for it."""
 
@@ -82,15 +105,33 @@ def decode_scores(text: str | None) -> tuple[float, ...] | None:
         return None
 
 
+def settings_from_rows(rows: Iterable[Sequence]) -> UserSettings:
+    """`UserSettings` from the rows of a store's settings query: (0, language, lift, mature) for the
+    user's settings row, if any, and (1, mood, count, 0) for each mood they chose."""
+    language, lift, mature, chosen = None, False, False, {}
+    for kind, text, a, b in rows:
+        if kind == 0:
+            language, lift, mature = text, bool(a), bool(b)
+        else:
+            chosen[str(text)] = int(a)
+    return UserSettings(language, lift, mature, chosen)
+
+
 class UserHistory(Protocol):
     """One user's history inside an open transaction (see `HistoryStore.user`)."""
 
     async def served(self, mood: str | None = None) -> list[Served]:
-        """The user's servings of `mood` (None: of every mood), oldest first."""
+        """The user's servings of `mood` (None: of every mood), oldest first, the block's own
+        appends included; one query serves every mood asked for in the block."""
         ...
 
     async def append(self, mood: str, track_id: str, cycle: int) -> None:
         """Record a serving; it is committed when the transaction ends."""
+        ...
+
+    async def add_reading(self, source: str, mood: str, scores: tuple[float, ...] | None = None) -> int:
+        """Store a mood answered (never a photo), committed with the block's songs; returns its id
+        for the buttons under the reply (0 when the user used /forget meanwhile: not stored)."""
         ...
 
 
@@ -100,10 +141,17 @@ class HistoryStore(Protocol):
     `user(user_id)` opens a transaction that no other writer of that user's history can
     interleave with (in this process or any other sharing the database): a song chosen from what
     it reads and appended in it is committed durably before the block exits, i.e. before the
-    caller shows it, and no concurrent choice for the same user can pick it again.
+    caller shows it, and no concurrent choice for the same user can pick it again. Everything
+    written in the block (songs, a reading) is one commit: all of it is stored, or none of it when
+    the block raises.
     """
 
     def user(self, user_id: int) -> AbstractAsyncContextManager[UserHistory]: ...
+
+    async def settings(self, user_id: int, *, with_choices: bool = False) -> UserSettings:
+        """The user's settings in one query (one round trip); `chosen_counts` only `with_choices`.
+        Defaults for a user who set nothing."""
+        ...
 
     async def forget(self, user_id: int) -> int:
         """Delete everything stored about the user (songs, settings, readings, choices); returns
@@ -141,7 +189,9 @@ class HistoryStore(Protocol):
 
     async def add_reading(self, user_id: int, source: str, mood: str,
                           scores: tuple[float, ...] | None = None) -> int:
-        """Store a mood answered (never a photo); returns its id for the buttons under the reply."""
+        """Store a mood answered (never a photo) in a transaction of its own; returns its id for the
+        buttons under the reply (0 when the user used /forget meanwhile). A reading answered with
+        a song is stored in the song's transaction instead (`UserHistory.add_reading`)."""
         ...
 
     async def reading(self, user_id: int, reading_id: int) -> Reading | None:

@@ -3,7 +3,8 @@
 Same guarantees as SQLite, held by the database rather than by one process:
 - `user(user_id)` is a transaction that first takes a transaction-scoped advisory lock on the
   user id, so two replicas serving one user at the same moment queue instead of both choosing
-  the same song; the song's row commits before the block exits (synchronous commit).
+  the same song; the song's row commits before the block exits (synchronous commit), with the
+  reading of a selfie answered by it (one commit).
 - The schema is versioned in `mml_schema` and MIGRATIONS upgrade it in place, under a lock, so
   replicas starting together migrate once.
 - History is bounded per user, as in SQLite.
@@ -21,8 +22,8 @@ from collections.abc import AsyncIterator, Iterable
 import asyncpg
 
 from ..types import Served
-from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores,
-                   forget_key, forgotten_during)
+from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, UserSettings, decode_scores,
+                   encode_scores, forget_key, forgotten_during, settings_from_rows)
 from .checkins import CHECKINS_TABLE_POSTGRES
 from .sqlite import DEFAULT_MAX_PER_USER, DatabaseUnusable, SchemaTooNew
 
@@ -194,17 +195,8 @@ class PostgresHistoryStore:
 
     async def add_reading(self, user_id: int, source: str, mood: str,
                           scores: tuple[float, ...] | None = None) -> int:
-        async with self._locked(user_id) as (conn, forgotten):
-            if forgotten:
-                return 0  # forgotten meanwhile: no reading (its buttons answer as for a forgotten one)
-            reading_id = await conn.fetchval(
-                "INSERT INTO readings (user_id, at, source, mood, scores) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                user_id, time.time(), source, mood, encode_scores(scores))
-            await conn.execute(
-                """DELETE FROM readings WHERE user_id = $1 AND id <= (
-                       SELECT id FROM readings WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
-                user_id, self.max_per_user)
-        return int(reading_id)
+        async with self.user(user_id) as history:
+            return await history.add_reading(source, mood, scores)
 
     async def reading(self, user_id: int, reading_id: int) -> Reading | None:
         row = await self._pool.fetchrow(
@@ -230,6 +222,14 @@ class PostgresHistoryStore:
                        SELECT id FROM choices WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
                 user_id, self.max_per_user)
             return True
+
+    async def settings(self, user_id: int, *, with_choices: bool = False) -> UserSettings:
+        sql = "SELECT 0, language, lift::int, mature::int FROM user_settings WHERE user_id = $1"
+        if with_choices:
+            sql += """ UNION ALL SELECT 1, c.mood, COUNT(*)::int, 0
+                       FROM choices c JOIN readings r ON r.id = c.reading_id
+                       WHERE c.user_id = $1 AND r.source = 'selfie' GROUP BY c.mood"""
+        return settings_from_rows(await self._pool.fetch(sql, user_id))
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:
         rows = await self._pool.fetch(
@@ -359,9 +359,14 @@ class _UserHistory:
         self._user_id = user_id
         self._max = max_per_user
         self._writable = writable  # False: the user used /forget while this request ran
+        self._songs: list[tuple[str, Served]] | None = None  # (mood, serving): read once, then kept
 
     async def served(self, mood: str | None = None) -> list[Served]:
-        return await _served(self._conn, self._user_id, mood)
+        if self._songs is None:  # every writer of this user's songs waits for the advisory lock
+            rows = await self._conn.fetch(
+                "SELECT mood, track_id, cycle FROM served WHERE user_id = $1 ORDER BY id", self._user_id)
+            self._songs = [(r["mood"], Served(track_id=r["track_id"], cycle=r["cycle"])) for r in rows]
+        return [s for m, s in self._songs if mood is None or m == mood]
 
     async def append(self, mood: str, track_id: str, cycle: int) -> None:
         if not self._writable:
@@ -369,8 +374,25 @@ class _UserHistory:
         await self._conn.execute(
             "INSERT INTO served (user_id, mood, track_id, cycle, served_at) VALUES ($1, $2, $3, $4, $5)",
             self._user_id, mood, track_id, cycle, time.time())
+        if self._songs is not None and len(self._songs) < self._max:
+            # Below the bound (known from this block's read): nothing old to delete.
+            self._songs.append((mood, Served(track_id=track_id, cycle=cycle)))
+            return
         # Keep only the newest max_per_user rows of this user.
         await self._conn.execute(
             """DELETE FROM served WHERE user_id = $1 AND id <= (
                    SELECT id FROM served WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
             self._user_id, self._max)
+        self._songs = None
+
+    async def add_reading(self, source: str, mood: str, scores: tuple[float, ...] | None = None) -> int:
+        if not self._writable:
+            return 0  # forgotten meanwhile: no reading (its buttons answer as for a forgotten one)
+        reading_id = await self._conn.fetchval(
+            "INSERT INTO readings (user_id, at, source, mood, scores) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            self._user_id, time.time(), source, mood, encode_scores(scores))
+        await self._conn.execute(
+            """DELETE FROM readings WHERE user_id = $1 AND id <= (
+                   SELECT id FROM readings WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)""",
+            self._user_id, self._max)
+        return int(reading_id)

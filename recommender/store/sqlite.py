@@ -4,7 +4,10 @@ Safety choices, each for a reason:
 - WAL journal + synchronous=FULL: a song is committed durably *before* the reply that shows
   it is sent, so a crash (even kill -9 or power loss) never forgets a song the user saw.
 - Every write is one explicit transaction, serialised by an asyncio lock because one
-  aiosqlite connection is shared by concurrent handlers (their statements would interleave).
+  aiosqlite connection is shared by concurrent handlers (their statements would interleave). A
+  selfie answered with a song is one of them (the reading and the song: one commit, one fsync).
+- Each statement is a trip to aiosqlite's thread (a queue put, a thread wake-up, a loop wake-up),
+  so the photo path asks in few: its settings in one query, the user's songs once a transaction.
 - The schema version lives in `PRAGMA user_version`; MIGRATIONS upgrade old files in place.
 - History is bounded per user (oldest rows dropped: songs, readings and choices) so a heavy
   user cannot grow the file without limit.
@@ -35,8 +38,8 @@ from typing import Any
 import aiosqlite
 
 from ..types import Served
-from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, decode_scores, encode_scores,
-                   forget_key, forgotten_during)
+from .base import (FORGET_WINDOW_S, FieldStats, MoodMark, Reading, SongServed, UserSettings, decode_scores,
+                   encode_scores, forget_key, forgotten_during, settings_from_rows)
 from .checkins import CHECKINS_TABLE_SQLITE
 
 DEFAULT_MAX_PER_USER = 2000
@@ -268,15 +271,31 @@ class SQLiteHistoryStore:
         row = await self._first("SELECT value FROM meta WHERE key = ?", (forget_key(user_id),))
         return forgotten_during(row[0] if row else None)
 
-    async def _insert(self, user_id: int, mood: str, track_id: str, cycle: int) -> None:
+    async def _history(self, user_id: int) -> list[tuple[str, Served]]:
+        """Inside a transaction: the user's servings with their moods, oldest first, in one trip."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT mood, track_id, cycle FROM served WHERE user_id = ? ORDER BY id", (user_id,))
+        return [(str(m), Served(track_id=t, cycle=int(c))) for m, t, c in rows]
+
+    async def _insert(self, user_id: int, mood: str, track_id: str, cycle: int, *, bound: bool = True) -> None:
         await self._conn.execute(
             "INSERT INTO served (user_id, mood, track_id, cycle, served_at) VALUES (?, ?, ?, ?, ?)",
             (user_id, mood, track_id, cycle, time.time()))
-        # Keep only the newest max_per_user rows of this user.
+        if bound:  # keep only the newest max_per_user rows of this user
+            await self._conn.execute(
+                """DELETE FROM served WHERE user_id = ? AND id <= (
+                       SELECT id FROM served WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
+                (user_id, user_id, self.max_per_user))
+
+    async def _insert_reading(self, user_id: int, source: str, mood: str, scores: tuple[float, ...] | None) -> int:
+        cur = await self._conn.execute(
+            "INSERT INTO readings (user_id, at, source, mood, scores) VALUES (?, ?, ?, ?, ?)",
+            (user_id, time.time(), source, mood, encode_scores(scores)))
         await self._conn.execute(
-            """DELETE FROM served WHERE user_id = ? AND id <= (
-                   SELECT id FROM served WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
+            """DELETE FROM readings WHERE user_id = ? AND id <= (
+                   SELECT id FROM readings WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
             (user_id, user_id, self.max_per_user))
+        return int(cur.lastrowid or 0)
 
     async def forget(self, user_id: int) -> int:
         """Delete everything stored about the user; returns how many songs were forgotten."""
@@ -300,18 +319,8 @@ class SQLiteHistoryStore:
 
     async def add_reading(self, user_id: int, source: str, mood: str,
                           scores: tuple[float, ...] | None = None) -> int:
-        async with self._transaction():
-            if await self._forgotten(user_id):
-                return 0  # forgotten meanwhile: no reading (its buttons answer as for a forgotten one)
-            cur = await self._conn.execute(
-                "INSERT INTO readings (user_id, at, source, mood, scores) VALUES (?, ?, ?, ?, ?)",
-                (user_id, time.time(), source, mood, encode_scores(scores)))
-            reading_id = int(cur.lastrowid or 0)
-            await self._conn.execute(
-                """DELETE FROM readings WHERE user_id = ? AND id <= (
-                       SELECT id FROM readings WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
-                (user_id, user_id, self.max_per_user))
-        return reading_id
+        async with self.user(user_id) as history:
+            return await history.add_reading(source, mood, scores)
 
     async def reading(self, user_id: int, reading_id: int) -> Reading | None:
         async with self._lock:
@@ -339,6 +348,17 @@ class SQLiteHistoryStore:
                        SELECT id FROM choices WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)""",
                 (user_id, user_id, self.max_per_user))
             return True
+
+    async def settings(self, user_id: int, *, with_choices: bool = False) -> UserSettings:
+        sql, params = "SELECT 0, language, lift, mature FROM user_settings WHERE user_id = ?", (user_id,)
+        if with_choices:
+            sql += """ UNION ALL SELECT 1, c.mood, COUNT(*), 0
+                       FROM choices c JOIN readings r ON r.id = c.reading_id
+                       WHERE c.user_id = ? AND r.source = 'selfie' GROUP BY c.mood"""
+            params = (user_id, user_id)
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(sql, params)
+        return settings_from_rows(rows)
 
     async def chosen_counts(self, user_id: int) -> dict[str, int]:
         async with self._lock:
@@ -559,10 +579,25 @@ class _UserHistory:
         self._store = store
         self._user_id = user_id
         self._writable = writable  # False: the user used /forget while this request ran
+        self._songs: list[tuple[str, Served]] | None = None  # (mood, serving): read once, then kept
 
     async def served(self, mood: str | None = None) -> list[Served]:
-        return await self._store._served(self._user_id, mood)
+        if self._songs is None:  # nobody else writes this user's songs until the block ends
+            self._songs = await self._store._history(self._user_id)
+        return [s for m, s in self._songs if mood is None or m == mood]
 
     async def append(self, mood: str, track_id: str, cycle: int) -> None:
-        if self._writable:
-            await self._store._insert(self._user_id, mood, track_id, cycle)
+        if not self._writable:
+            return
+        # Below the bound (known from this block's read) there is nothing old to delete.
+        room = self._songs is not None and len(self._songs) < self._store.max_per_user
+        await self._store._insert(self._user_id, mood, track_id, cycle, bound=not room)
+        if self._songs is not None and room:
+            self._songs.append((mood, Served(track_id=track_id, cycle=cycle)))
+        else:
+            self._songs = None
+
+    async def add_reading(self, source: str, mood: str, scores: tuple[float, ...] | None = None) -> int:
+        if not self._writable:
+            return 0  # forgotten meanwhile: no reading (its buttons answer as for a forgotten one)
+        return await self._store._insert_reading(self._user_id, source, mood, scores)
