@@ -223,14 +223,14 @@ def loop_lag(lines: list[str]) -> str:
             f"({len(windows)} windows of 1 s reached 10 ms)")
 
 
-def start_py_spy(pid: int, out: Path, rate: int) -> asyncio.Task | None:
+def start_py_spy(pid: int, out: Path, rate: int, gil: bool = False) -> asyncio.Task | None:
     exe = Path(sys.executable).with_name("py-spy")
     if not exe.exists():
         print(f"--py-spy: {exe} not found (.venv/bin/pip install py-spy)")
         return None
     return asyncio.ensure_future(asyncio.create_subprocess_exec(
         str(exe), "record", "--pid", str(pid), "--threads", "--nonblocking", "--format", "raw",
-        "-r", str(rate), "-o", str(out), stdout=asyncio.subprocess.DEVNULL,
+        "-r", str(rate), "-o", str(out), *(["--gil"] if gil else []), stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL))
 
 
@@ -273,7 +273,7 @@ async def measure(args: argparse.Namespace, selfie: bytes, huge: bytes, spy: Pat
             burst_users = [users.new() for _ in range(args.burst)]
             before = len(bot.update_lines())
             log_before = len(bot.log_path.read_text(errors="replace").splitlines())
-            spying = start_py_spy(bot.proc.pid, spy, args.py_spy_rate) if spy else None
+            spying = start_py_spy(bot.proc.pid, spy, args.py_spy_rate, args.py_spy_gil) if spy else None
             if spying is not None:
                 spy_proc = await spying
                 await asyncio.sleep(1.0)  # py-spy attaches before the burst it is to see
@@ -380,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="fresh bots to measure (median, min, max)")
     p.add_argument("--py-spy", type=Path, help="record the first burst with py-spy (raw) here")
     p.add_argument("--py-spy-rate", type=int, default=250, help="py-spy samples a second")
+    p.add_argument("--py-spy-gil", action="store_true",
+                   help="sample only the thread holding the GIL (how busy the GIL is, by thread)")
     p.add_argument("--messages-per-second", type=int, default=0,
                    help="the bot's MESSAGES_PER_SECOND (default: the bot's, Telegram's 30)")
     return asyncio.run(run(p.parse_args(argv)))

@@ -31,7 +31,7 @@ from recommender.store.sqlite import SQLiteHistoryStore
 from . import handlers, texts
 from . import reach
 from .checkin import CheckinSender, start_sender
-from .config import Config
+from .config import BOT_API_CONNECTIONS, Config
 from .i18n import SOURCE, Language, Languages
 from .version import version
 from .logs import log_key
@@ -105,7 +105,7 @@ def build_bot(config: Config) -> TolerantBot:
         config.token,
         base_url=config.api_url,
         base_file_url=config.file_url,
-        request=HTTPXRequest(connection_pool_size=64, connect_timeout=10, read_timeout=20,
+        request=HTTPXRequest(connection_pool_size=BOT_API_CONNECTIONS, connect_timeout=10, read_timeout=20,
                              write_timeout=30, pool_timeout=30, httpx_kwargs={"verify": client_tls()}),
         # Two connections and a short pool wait: the last getUpdates at shutdown (which confirms
         # the offset) must not wait behind the long poll it just cancelled.

@@ -170,6 +170,12 @@ def _delay(name: str, raw: str | None, default: float) -> float:
     return value
 
 
+# Connections to the Bot API (and to its file server, bot/downloads.py). httpcore checks every pooled
+# connection on each request, so 64 cost ~1 ms of the event loop a photo in a burst (docs/benchmarks.md);
+# 16 in flight still carry ~160 requests/s at Telegram's ~100 ms, beyond its 30 messages/s.
+BOT_API_CONNECTIONS = 16
+
+
 @dataclass(frozen=True)
 class Config:
     token: str = field(repr=False)  # never in repr: repr ends up in logs and tracebacks

@@ -13,7 +13,7 @@ from recommender.store.base import HistoryStore
 from recommender.vision.calibration import Calibration, shipped
 
 from .charts import Charts
-from .config import Config
+from .config import BOT_API_CONNECTIONS, Config
 from .downloads import Downloader
 from .i18n import Languages
 from .limits import Floods
@@ -40,7 +40,7 @@ class Services:
     def __post_init__(self) -> None:
         c = self.config
         self.floods = Floods(c.photos_per_minute, c.texts_per_minute, c.presses_per_minute)
-        self.downloads = Downloader(c.max_download_bytes, connections=c.max_concurrent_updates)
+        self.downloads = Downloader(c.max_download_bytes, connections=min(c.max_concurrent_updates, BOT_API_CONNECTIONS))
         self.charts = Charts()
 
     async def close(self) -> None:
