@@ -1,7 +1,7 @@
 """The song catalog the bot serves from: read once at start-up, ordered per mood and per user.
 
-The catalog is a plain CSV (built by `python -m training.build_catalog`). It is read with the csv
-module on purpose: the bot must not pay for pandas or scikit-learn just to load it.
+The catalog is a plain CSV (built by `python -m training.build_catalog`), read by catalog_csv.py
+without pandas or scikit-learn.
 
 Ordering contract (what the bot and the CLI rely on):
 
@@ -18,10 +18,7 @@ Ordering contract (what the bot and the CLI rely on):
 """
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +29,8 @@ import numpy as np
 
 from ..paths import CATALOG_PATH
 from ..types import MOODS, Song
+from .catalog_csv import read_songs
 from .lazy import LazySequence
-from .titles import clean_title
-
-REQUIRED_COLUMNS = ("track_id", "name", "mood")  # the rest have defaults (docs/catalog-format.md)
 
 # How far (in positions) a song may drift from its global rank in one user's order: a tenth of the
 # mood, at least 10 and at most 200 places. Enough that two users' first songs differ, small enough
@@ -197,15 +192,7 @@ class Catalog:
     @classmethod
     def load(cls, path: Path | str = CATALOG_PATH) -> Catalog:
         """Read the catalog CSV (or .csv.gz). Unknown moods and repeated track ids are skipped."""
-        path = Path(path)
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-        reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
-        return cls.from_songs(_song_from_row(row) for row in reader)
+        return cls.from_songs(read_songs(Path(path)))
 
     @classmethod
     def from_songs(cls, songs: Iterable[Song | None]) -> Catalog:
@@ -321,29 +308,3 @@ def _jittered_positions(hashes: np.ndarray, user_id: int) -> Iterator[np.ndarray
             yield positions[ready][np.argsort(keys[ready], kind="stable")]
         waiting_keys, waiting = keys[~ready], positions[~ready]
         lo, hi = hi, min(n, 2 * hi)
-
-
-def _float(value: str | None, default: float) -> float:
-    try:
-        return float(value) if value not in (None, "") else default
-    except ValueError:
-        return default
-
-
-def _song_from_row(row: dict[str, str]) -> Song | None:
-    track_id = (row.get("track_id") or "").strip()
-    name = (row.get("name") or "").strip()
-    if not track_id or not name:
-        return None
-    return Song(
-        track_id=track_id,
-        name=clean_title(name),
-        artist=(row.get("artist") or "").strip() or "Unknown artist",
-        mood=(row.get("mood") or "").strip().lower(),
-        confidence=_float(row.get("confidence"), 1.0),
-        popularity=int(_float(row.get("popularity"), 0.0)),
-        valence=_float(row.get("valence"), 0.5),
-        energy=_float(row.get("energy"), 0.5),
-        genre=(row.get("genre") or "").strip().lower(),
-        flags=frozenset((row.get("flags") or "").lower().split()),
-    )
