@@ -145,7 +145,7 @@ def test_a_lazy_user_order_is_the_whole_order_as_before(seed: int) -> None:
             k = rnd.randrange(len(want))
             assert order[k] == want[k]  # read at one place first: what comes before it is computed too
             assert list(order) == want
-            assert order.track_ids.keys() == {s.track_id for s in want}
+            assert order.track_ids == {s.track_id for s in want}
 
 
 def test_the_shipped_orders_are_the_same_as_before(shipped: Catalog) -> None:

@@ -182,8 +182,9 @@ def _user_jitters(user_id: int, track_hashes: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True, eq=False)  # identity equality/hash: it keys the per-user order cache
 class Catalog:
     by_mood: dict[str, tuple[Song, ...]]
-    # Per mood: track id → song (`get`, and what a user's order holds without a pass over it).
-    _ids: dict[str, dict[str, Song]] = field(repr=False, default_factory=dict)
+    _by_id: dict[str, Song] = field(repr=False, default_factory=dict)
+    # Per mood, the track ids: what a user's order holds, known without a pass over it.
+    _ids: dict[str, frozenset[str]] = field(repr=False, default_factory=dict)
     # Per mood, aligned with by_mood: track hashes and artist ids, so a user's order costs a few
     # milliseconds (numpy) rather than a hash per song per user on the event loop.
     _hashes: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
@@ -204,7 +205,6 @@ class Catalog:
         grouped: dict[str, list[Song]] = {}
         for song in by_id.values():
             grouped.setdefault(song.mood, []).append(song)
-        del by_id  # the per-mood dicts below replace it: one copy of the index, not two
         by_mood = {
             mood: tuple(spread_artists(_turns(mood, sorted(grouped[mood], key=lambda s: (-song_score(s), s.track_id)))))
             for mood in MOODS
@@ -213,7 +213,8 @@ class Catalog:
         artist_ids: dict[str, int] = {}
         return cls(
             by_mood=by_mood,
-            _ids={m: {x.track_id: x for x in songs} for m, songs in by_mood.items()},
+            _by_id=by_id,
+            _ids={m: frozenset(x.track_id for x in songs) for m, songs in by_mood.items()},
             _hashes={m: np.array([_track_hash(x.track_id) for x in songs], np.uint64)
                      for m, songs in by_mood.items()},
             _artists={m: np.array([artist_ids.setdefault(artist_key(x.artist), len(artist_ids)) for x in songs],
@@ -227,18 +228,14 @@ class Catalog:
         return tuple(self.by_mood)
 
     def __len__(self) -> int:
-        return sum(map(len, self._ids.values()))
+        return len(self._by_id)
 
     def songs(self, mood: str) -> Sequence[Song]:
         """The global order of a mood (empty for a mood the catalog lacks)."""
         return self.by_mood.get(mood, ())
 
     def get(self, track_id: str) -> Song | None:
-        for songs in self._ids.values():
-            song = songs.get(track_id)
-            if song is not None:
-                return song
-        return None
+        return self._by_id.get(track_id)
 
     def order_for_user(self, mood: str, user_id: int) -> Sequence[Song]:
         """This user's stable, personal order of a mood (see the module docstring)."""
