@@ -16,11 +16,12 @@ import pytest
 from recommender.music import catalog as catalog_module
 from recommender.music.catalog import (
     _HEAD, _JITTER_FRACTION, _JITTER_MAX, _JITTER_MIN, ARTIST_GAP, Catalog, _jittered_positions,
-    _order_for_user, _user_jitters, artist_key, user_jitter,
+    _order_for_user, _user_jitters, artist_key, song_score, user_jitter,
 )
 from recommender.music.lazy import LazySequence
+from recommender.music.lift import LIFT_STEPS, POOL_SIZE, _pool, choose_lift_song
 from recommender.music.rules import Audience, banned_ids
-from recommender.music.selection import Choice, pick_next, remaining
+from recommender.music.selection import Choice, pick_lift, pick_next, remaining
 from recommender.types import MOODS, Served, Song
 
 # --- the references: the code as it was before the lazy order ----------------------------------
@@ -118,6 +119,7 @@ def _random_catalog(rnd: random.Random) -> Catalog:
             songs.append(Song(track_id=f"{mood}-{rnd.getrandbits(40):x}-{i}", name=f"S{i}",
                               artist=f"{'  ' * (i % 2)}Artist {rnd.randrange(artists)}{'  ' * (i % 3 == 0)}",
                               mood=mood, confidence=rnd.random(), popularity=rnd.randrange(101),
+                              valence=round(rnd.random(), 2), energy=round(rnd.random(), 2),
                               genre=rnd.choice(("pop", "rock", "edm", "")), flags=flags))
     return Catalog.from_songs(songs)
 
@@ -336,3 +338,58 @@ def test_an_empty_or_all_banned_mood_gives_none() -> None:
     assert pick_next(order, [], banned=frozenset({"a", "b"})) is None
     assert pick_next(catalog.order_for_user("calm", 1), []) is None
     assert pick_next(order, [Served("a", 0)], banned={"b"}) == Choice(catalog.get("a"), 1, True)
+
+
+# --- lift mode ------------------------------------------------------------------------------------
+
+def _lift_reference(catalog: Catalog, mood: str, step: int, user_id: int, exclude: Collection[str] = frozenset(),
+                    avoid_artist: str | None = None, avoid_artists: Collection[str] = frozenset()) -> Song | None:
+    """choose_lift_song as it was: the pool sorted and jittered song by song, whole lists filtered."""
+    step = min(max(int(step), 0), LIFT_STEPS)
+    size = POOL_SIZE
+    total = len(catalog)
+    avoid = set(avoid_artists) | ({artist_key(avoid_artist)} if avoid_artist else set())
+    while True:
+        pool = _pool(catalog, mood, step, size)
+        by_score = sorted(pool, key=lambda s: (-song_score(s), s.track_id))
+        window = max(10, len(pool) // 2)
+        ordered = sorted(range(len(by_score)),
+                         key=lambda i: (i + window * user_jitter(user_id, by_score[i].track_id), i))
+        fresh = [by_score[i] for i in ordered if by_score[i].track_id not in exclude]
+        if step == 0:
+            fresh = [s for s in fresh if s.mood == mood] or fresh
+        other = [s for s in fresh if artist_key(s.artist) not in avoid]
+        if other or (fresh and size >= total):
+            return (other or fresh)[0]
+        if size >= total:
+            return None
+        size *= 2
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_lift_choice_is_the_same_as_before(seed: int) -> None:
+    rnd = random.Random(3000 + seed)
+    catalog = _random_catalog(rnd)
+    everything = [s for m in catalog.moods for s in catalog.songs(m)]
+    artists = sorted({artist_key(s.artist) for s in everything})
+    for _ in range(40):
+        mood, step, user = rnd.choice(MOODS), rnd.randrange(-1, LIFT_STEPS + 3), _users(rnd, 1)[0]
+        heard = rnd.choice((0, 0.2, 0.6, 0.95, 1.0))  # up to everything: the pool widens, then None
+        exclude = frozenset(s.track_id for s in everything if rnd.random() < heard)
+        avoid = frozenset(rnd.sample(artists, min(len(artists), rnd.choice((0, 1, 9)))))
+        one = rnd.choice([None, rnd.choice(everything).artist.upper()])
+        assert choose_lift_song(catalog, mood, step, user, exclude, one, avoid) == \
+            _lift_reference(catalog, mood, step, user, exclude, one, avoid)
+
+
+def test_lift_sessions_on_the_shipped_catalog_are_the_same_as_before(shipped: Catalog) -> None:
+    rnd = random.Random(11)
+    for mood in MOODS:
+        for user in _users(rnd, 2):
+            served: list[Served] = []
+            for step in range(12):
+                got = pick_lift(shipped, mood, step, user, served)
+                heard = {s.track_id for s in served}
+                avoid = frozenset(artist_key(shipped.get(s.track_id).artist) for s in served[-9:])
+                assert got.song == _lift_reference(shipped, mood, step, user, heard, avoid_artists=avoid)
+                served.append(Served(got.song.track_id, got.cycle))
