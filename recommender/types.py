@@ -66,7 +66,7 @@ class Served:
     cycle: int  # how many times the user had gone through the song's mood before
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: ~60 bytes less a song, 13,900 songs in the catalog
 class Song:
     track_id: str
     name: str

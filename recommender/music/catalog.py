@@ -1,7 +1,7 @@
 """The song catalog the bot serves from: read once at start-up, ordered per mood and per user.
 
-The catalog is a plain CSV (built by `python -m training.build_catalog`). It is read with the csv
-module on purpose: the bot must not pay for pandas or scikit-learn just to load it.
+The catalog is a plain CSV (built by `python -m training.build_catalog`), read by catalog_csv.py
+without pandas or scikit-learn.
 
 Ordering contract (what the bot and the CLI rely on):
 
@@ -18,12 +18,9 @@ Ordering contract (what the bot and the CLI rely on):
 """
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,9 +29,8 @@ import numpy as np
 
 from ..paths import CATALOG_PATH
 from ..types import MOODS, Song
-from .titles import clean_title
-
-REQUIRED_COLUMNS = ("track_id", "name", "mood")  # the rest have defaults (docs/catalog-format.md)
+from .catalog_csv import read_songs
+from .lazy import LazySequence
 
 # How far (in positions) a song may drift from its global rank in one user's order: a tenth of the
 # mood, at least 10 and at most 200 places. Enough that two users' first songs differ, small enough
@@ -74,35 +70,63 @@ def spread_artists(songs: Iterable[Song], gap: int = ARTIST_GAP) -> list[Song]:
 
 def _spread_order(artists: Sequence[object], gap: int = ARTIST_GAP) -> list[int]:
     """`spread_artists` on artist keys alone: the positions of the spread order."""
-    n = len(artists)
-    out: list[int] = []
+    return list(_spread_positions(artists, gap))
+
+
+def _spread_positions(artists: Sequence[object], gap: int = ARTIST_GAP,
+                      n: int | None = None, grow: Callable[[], None] | None = None) -> Iterator[int]:
+    """`_spread_order` one position at a time, reading `artists` only as far as it must.
+
+    `artists` may hold just a prefix of the n positions when `grow` is given: `grow()` appends
+    more, and is called only when the spacing looks at a position not there yet.
+    """
+    n = len(artists) if n is None else n
     recent: deque[object] = deque()
     blocked: dict[object, int] = {}  # artists among the last gap - 1 picks (a dict: Counter's misses cost)
+    is_blocked = blocked.get
     last_used: dict[object, int] = {}
+    taken: set[int] = set()  # positions after `start` already picked (a few: picks stay near it)
     start = 0  # positions before `start` are all taken
-    taken = [False] * n
+    used = 0
     while start < n:
-        if taken[start]:
+        if taken and start in taken:
+            taken.discard(start)
             start += 1
             continue
+        try:
+            artist = artists[start]
+        except IndexError:  # not read yet (an exception: free in the loop while not raised)
+            grow()  # type: ignore[misc]
+            artist = artists[start]
         pick = start
-        if blocked.get(artists[start]):
+        if is_blocked(artist):
             # the earliest song by a free artist, scanned lazily (it is usually a few places on:
             # listing every waiting song first made a user's order quadratic, ~14 ms for happy)
-            pick = next((i for i in range(start + 1, n)
-                         if not taken[i] and not blocked.get(artists[i])), None)
-            if pick is None:  # failing that, by the artist heard longest ago
-                pick = min((i for i in range(start, n) if not taken[i]),
+            pick = -1
+            for i in range(start + 1, n):
+                try:
+                    other = artists[i]
+                except IndexError:
+                    grow()  # type: ignore[misc]
+                    other = artists[i]
+                if not is_blocked(other) and i not in taken:
+                    pick, artist = i, other
+                    break
+            if pick < 0:  # failing that, by the artist heard longest ago (the scan read them all)
+                pick = min((i for i in range(start, n) if i not in taken),
                            key=lambda i: (last_used[artists[i]], i))
-        taken[pick] = True
-        out.append(pick)
-        artist = artists[pick]
-        last_used[artist] = len(out)
+                artist = artists[pick]
+        if pick == start:
+            start += 1
+        else:
+            taken.add(pick)
+        yield pick
+        used += 1
+        last_used[artist] = used
         recent.append(artist)
-        blocked[artist] = blocked.get(artist, 0) + 1
+        blocked[artist] = is_blocked(artist, 0) + 1
         if len(recent) >= gap:
             blocked[recent.popleft()] -= 1
-    return out
 
 
 def _turns(mood: str, songs: list[Song]) -> list[Song]:
@@ -159,23 +183,17 @@ def _user_jitters(user_id: int, track_hashes: np.ndarray) -> np.ndarray:
 class Catalog:
     by_mood: dict[str, tuple[Song, ...]]
     _by_id: dict[str, Song] = field(repr=False, default_factory=dict)
+    # Per mood, the track ids: what a user's order holds, known without a pass over it.
+    _ids: dict[str, frozenset[str]] = field(repr=False, default_factory=dict)
     # Per mood, aligned with by_mood: track hashes and artist ids, so a user's order costs a few
     # milliseconds (numpy) rather than a hash per song per user on the event loop.
     _hashes: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
-    _artists: dict[str, list[int]] = field(repr=False, default_factory=dict)
+    _artists: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | str = CATALOG_PATH) -> Catalog:
         """Read the catalog CSV (or .csv.gz). Unknown moods and repeated track ids are skipped."""
-        path = Path(path)
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            raw = gzip.decompress(raw)
-        reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
-        return cls.from_songs(_song_from_row(row) for row in reader)
+        return cls.from_songs(read_songs(Path(path)))
 
     @classmethod
     def from_songs(cls, songs: Iterable[Song | None]) -> Catalog:
@@ -196,9 +214,11 @@ class Catalog:
         return cls(
             by_mood=by_mood,
             _by_id=by_id,
+            _ids={m: frozenset(x.track_id for x in songs) for m, songs in by_mood.items()},
             _hashes={m: np.array([_track_hash(x.track_id) for x in songs], np.uint64)
                      for m, songs in by_mood.items()},
-            _artists={m: [artist_ids.setdefault(artist_key(x.artist), len(artist_ids)) for x in songs]
+            _artists={m: np.array([artist_ids.setdefault(artist_key(x.artist), len(artist_ids)) for x in songs],
+                                  np.int32)
                       for m, songs in by_mood.items()},
         )
 
@@ -223,42 +243,65 @@ class Catalog:
 
 
 @lru_cache(maxsize=512)
-def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> tuple[Song, ...]:
+def _order_for_user(catalog: Catalog, mood: str, user_id: int) -> Sequence[Song]:
     songs = catalog.songs(mood)
     n = len(songs)
     if n == 0:
         return ()
+    return UserOrder(_user_songs(songs, catalog._hashes[mood], catalog._artists[mood], user_id), n,
+                     catalog._ids[mood])
+
+
+class UserOrder(LazySequence[Song]):
+    """A user's order of one mood, computed as far as it is read; `track_ids` holds its songs' ids."""
+
+    def __init__(self, songs: Iterable[Song], length: int, track_ids: Collection[str]) -> None:
+        super().__init__(songs, length)
+        self.track_ids = track_ids  # so a choice needs no pass over the order to know what is in it
+
+
+def _user_songs(songs: Sequence[Song], hashes: np.ndarray, artists: np.ndarray,
+                user_id: int) -> Iterator[Song]:
+    """The user's order: jittered global order (`_jittered_positions`), then the artist spacing."""
+    positions: list[int] = []
+    artist_ids: list[int] = []  # the artist of each of `positions`
+    blocks = _jittered_positions(hashes, user_id)
+
+    def grow() -> None:
+        block = next(blocks)
+        positions.extend(block.tolist())  # Python ints: indexing with numpy ones is slower
+        artist_ids.extend(artists[block].tolist())
+
+    spread = _spread_positions(artist_ids, ARTIST_GAP, len(songs), grow)
+    return map(songs.__getitem__, map(positions.__getitem__, spread))  # C maps: no generator frame a song
+
+
+_FIRST_BLOCK = 2 * _HEAD  # the head and a few more: enough for a new user's first songs
+
+
+def _jittered_positions(hashes: np.ndarray, user_id: int) -> Iterator[np.ndarray]:
+    """The global positions sorted by the user's jittered keys, a growing block at a time.
+
+    Position i's key is at least i (i + window * jitter, or below _HEAD for the head), so once
+    keys up to `hi` are known every key below `hi` is final: the blocks, joined, are exactly the
+    stable argsort of all the keys, without computing or sorting the keys of songs not yet read.
+    """
+    n = len(hashes)
     window = min(_JITTER_MAX, max(_JITTER_MIN, int(n * _JITTER_FRACTION)))
-    jitter = _user_jitters(user_id, catalog._hashes[mood])
-    keys = np.arange(n) + window * jitter
     head = min(_HEAD, n)
-    keys[:head] = head * jitter[:head]  # below every other key (>= head): the head comes first
-    keyed = np.argsort(keys, kind="stable").tolist()  # Python ints: indexing with numpy ones is slower
-    artists = catalog._artists[mood]
-    return tuple([songs[keyed[i]] for i in _spread_order([artists[i] for i in keyed])])
-
-
-def _float(value: str | None, default: float) -> float:
-    try:
-        return float(value) if value not in (None, "") else default
-    except ValueError:
-        return default
-
-
-def _song_from_row(row: dict[str, str]) -> Song | None:
-    track_id = (row.get("track_id") or "").strip()
-    name = (row.get("name") or "").strip()
-    if not track_id or not name:
-        return None
-    return Song(
-        track_id=track_id,
-        name=clean_title(name),
-        artist=(row.get("artist") or "").strip() or "Unknown artist",
-        mood=(row.get("mood") or "").strip().lower(),
-        confidence=_float(row.get("confidence"), 1.0),
-        popularity=int(_float(row.get("popularity"), 0.0)),
-        valence=_float(row.get("valence"), 0.5),
-        energy=_float(row.get("energy"), 0.5),
-        genre=(row.get("genre") or "").strip().lower(),
-        flags=frozenset((row.get("flags") or "").lower().split()),
-    )
+    waiting_keys = np.empty(0)
+    waiting = np.empty(0, np.intp)  # positions read whose key is not below `hi` yet, in order
+    lo, hi = 0, min(n, _FIRST_BLOCK)
+    while lo < n:
+        jitter = _user_jitters(user_id, hashes[lo:hi])
+        new = np.arange(lo, hi)
+        keys = new + window * jitter
+        if lo < head:
+            keys[:head - lo] = head * jitter[:head - lo]  # below every other key: the head comes first
+        keys = np.concatenate((waiting_keys, keys))
+        positions = np.concatenate((waiting, new))
+        ready = keys < hi if hi < n else np.ones(len(keys), bool)
+        if ready.any():
+            yield positions[ready][np.argsort(keys[ready], kind="stable")]
+        waiting_keys, waiting = keys[~ready], positions[~ready]
+        lo, hi = hi, min(n, 2 * hi)

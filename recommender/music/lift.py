@@ -32,7 +32,9 @@ from collections.abc import Collection, Sequence
 from functools import lru_cache
 from statistics import median
 
-from .catalog import Catalog, artist_key, song_score, user_jitter
+import numpy as np
+
+from .catalog import Catalog, _track_hash, _user_jitters, artist_key, song_score
 from ..types import MOODS, Song
 
 LIFT_STEPS = 5
@@ -74,19 +76,33 @@ def choose_lift_song(
     total = len(catalog)
     avoid = set(avoid_artists) | ({artist_key(avoid_artist)} if avoid_artist else set())
     while True:
-        pool = _pool(catalog, mood, step, size)
         # all of the pool is near the target: within it, confident/popular first, jittered per user
-        by_score = sorted(pool, key=lambda s: (-song_score(s), s.track_id))
-        window = max(10, len(pool) // 2)
-        ordered = sorted(range(len(by_score)),
-                         key=lambda i: (i + window * user_jitter(user_id, by_score[i].track_id), i))
-        fresh = [by_score[i] for i in ordered if by_score[i].track_id not in exclude]
-        if step == 0:
-            # a small mood's pool is padded with other moods' songs: serve the mood's own first
-            fresh = [s for s in fresh if s.mood == mood] or fresh
-        other = [s for s in fresh if artist_key(s.artist) not in avoid]
-        if other or (fresh and size >= total):
-            return (other or fresh)[0]
+        by_score, hashes = _ranked_pool(catalog, mood, step, size)
+        window = max(10, len(by_score) // 2)
+        keys = np.arange(len(by_score)) + window * _user_jitters(user_id, hashes)
+        first = first_free = None  # the first fresh song, and the first by an artist not avoided
+        own = own_free = None  # the same among the mood's own songs: they come first at step 0
+        for i in np.argsort(keys, kind="stable").tolist():  # stops at the song it will serve
+            song = by_score[i]
+            if song.track_id in exclude:
+                continue
+            free = artist_key(song.artist) not in avoid
+            if step == 0 and song.mood == mood:
+                if own is None:
+                    own = song
+                if free:
+                    own_free = song
+                    break
+            if first is None:
+                first = song
+            if free and first_free is None:
+                first_free = song
+                if step != 0:
+                    break
+        if own is not None:  # a small mood's pool is padded with other moods' songs: its own first
+            first, first_free = own, own_free
+        if first_free is not None or (first is not None and size >= total):
+            return first_free or first
         if size >= total:
             return None
         size *= 2  # everything near the target was heard: widen the circle
@@ -97,6 +113,13 @@ def _start(catalog: Catalog, mood: str) -> tuple[float, float]:
     if not songs:
         return _FALLBACK_START[mood]
     return (median(s.valence for s in songs), median(s.energy for s in songs))
+
+
+@lru_cache(maxsize=256)
+def _ranked_pool(catalog: Catalog, mood: str, step: int, size: int) -> tuple[tuple[Song, ...], np.ndarray]:
+    """The pool, confident/popular first, with its track hashes: the same for every user."""
+    by_score = tuple(sorted(_pool(catalog, mood, step, size), key=lambda s: (-song_score(s), s.track_id)))
+    return by_score, np.array([_track_hash(s.track_id) for s in by_score], np.uint64)
 
 
 @lru_cache(maxsize=256)

@@ -76,8 +76,8 @@ class SongService:
             everything = await history.served()
             if step is None:
                 banned = banned_ids(self.catalog, mood, audience)
-                order = [s for s in self.catalog.order_for_user(mood, user_id) if s.track_id not in banned]
-                chosen = pick_next(order, await history.served(mood), recent_artists(self.catalog, everything))
+                chosen = pick_next(self.catalog.order_for_user(mood, user_id), await history.served(mood),
+                                   recent_artists(self.catalog, everything), banned)
             else:  # lifted songs cross moods: choose against the whole history
                 banned = banned_ids(self.catalog, mood, audience, lifting=True)
                 chosen = pick_lift(self.catalog, mood, step, user_id, everything, banned)
