@@ -3,13 +3,16 @@
     python -m bench.face_groups                      # before (FER-2013 alone), after (served ensemble),
                                                      # and each member alone
     python -m bench.face_groups --combo fer2013-cnn:0.5,hsemotion-mobilenet7:0.5
+    python -m bench.face_groups --combo fer2013-cnn:0.2,hsemotion-mobilenet7-int8:0.7,faceapi-expression:0.1
+                                                     # a candidate member in the served weights (issue 28)
     python -m bench.face_groups --publictest         # also FER-2013 PublicTest (3,589 rows)
 
 For every group of faces_diverse (RaFD, NimStim, RADIATE's four groups) and photos/: emotion and mood
 accuracy, how often the bot asks, and how often it answers outright with the wrong mood
 (confidently wrong), with 95 % Wilson intervals; then the face check on the no-face photos and on
-drawn non-faces, and the cost per face. Each table names the calibration (temperature, ask
-threshold, mood decision) it decides with. Everything runs in memory; no image or crop is written.
+drawn non-faces, and the cost per face (of the --models/--combo extras too). Each table names the
+calibration (temperature, ask threshold, mood decision) it decides with. Everything runs in memory;
+no image or crop is written.
 """
 from __future__ import annotations
 
@@ -85,13 +88,15 @@ def face_check_report(pipeline: Pipeline) -> list[str]:
     return lines
 
 
-def ms_per_face(pipeline: Pipeline, repeat: int = 200) -> str:
+def ms_per_face(pipeline: Pipeline, repeat: int = 200, extra: dict | None = None) -> str:
+    """The served model, each member, then any `extra` models (name → model), one face at a time."""
     photo = (shared_data_dir() / "photos" / "happy_001.jpg").read_bytes()
     image = imageio.decode(photo)
     f = pipeline.detector.detect(image)[0]
     box = [(f.box.x / image.scale, f.box.y / image.scale, f.box.w / image.scale, f.box.h / image.scale)]
     parts = [(pipeline.model.name, pipeline.model)]
     parts += [(m.model.name, m.model) for m in getattr(pipeline.model, "members", ())]
+    parts += list((extra or {}).items())
     out = []
     for name, model in parts:
         model.predict_proba(image, box)
@@ -178,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
 
     pipeline = Pipeline.load()
     print("\n".join(face_check_report(pipeline)))
-    print(ms_per_face(pipeline))
+    print(ms_per_face(pipeline, extra={n: models[n] for n in extra}))
     if args.publictest:
         print(publictest(names, weights, served.calibration))
-        for n in names:
+        if combo:
+            print(publictest([n for n, _ in combo], [w for _, w in combo], served.calibration))
+        for n in names + extra:
             print(publictest([n], [1.0], fer_cal if n == "fer2013-cnn" else served.calibration))
     return 0
 

@@ -128,3 +128,16 @@ def test_every_group_of_faces_is_read_right_and_doubt_is_honest():
         r = rates(d, y, groups == g)
         if r.n >= 24:
             assert r.mood_right / r.n >= 0.80, (g, r)
+
+
+def test_the_served_hsemotion_is_the_checked_import_not_the_int8_candidate(pipeline):
+    """The int8 version (training/quantize_face_models.py) is a bench candidate until it keeps every
+    group's bar (docs/emotion-model.md, "Quantised HSEmotion (issue 28)")."""
+    import hashlib
+
+    from recommender.vision.hsemotion import HSEMOTION_INT8_TFLITE, HSEMOTION_TFLITE, HSEmotion
+    from training.convert_face_models import HSEMOTION_SHA256
+
+    served = [m.model for m in pipeline.model.members if isinstance(m.model, HSEmotion)]
+    assert [m.path for m in served] == [HSEMOTION_TFLITE] != [HSEMOTION_INT8_TFLITE]
+    assert hashlib.sha256(HSEMOTION_TFLITE.read_bytes()).hexdigest() == HSEMOTION_SHA256

@@ -92,6 +92,11 @@ def build_member(name: str, threads: int) -> ExpressionModel:
     if name == "hsemotion-mobilenet7":
         from .hsemotion import HSEmotion
         return HSEmotion(num_threads=threads)
+    if name == "hsemotion-mobilenet7-int8":  # a candidate for benches and refits, not served
+        from .hsemotion import HSEMOTION_INT8_TFLITE, HSEmotion
+        if not HSEMOTION_INT8_TFLITE.exists():
+            raise FileNotFoundError(f"{HSEMOTION_INT8_TFLITE} is made by `python -m training.quantize_face_models`")
+        return HSEmotion(HSEMOTION_INT8_TFLITE, num_threads=threads, name=name)
     if name == "faceapi-expression":
         from .faceapi import FaceApiExpression
         return FaceApiExpression(num_threads=threads)

@@ -4,6 +4,11 @@ Colour faces at 224×224 from the working image: it reads posed and non-Western 
 FER-2013 model, and errs differently, which is why the ensemble (vision/ensemble.py) pools them.
 The preprocessing is the author's: a square of side 1.2·max(w, h) about the box centre, INTER_AREA,
 BGR, ImageNet channel means subtracted, no scaling (models/hsemotion.card.json).
+
+The served file is the upstream one, a hybrid (int8 weights, float activations). An int8 version
+(`python -m training.quantize_face_models`, member "hsemotion-mobilenet7-int8") is twice as fast but
+moves two borderline faces of the dev sets below the per-group bar, so it is not served
+(docs/emotion-model.md, "Quantised HSEmotion (issue 28)").
 """
 from __future__ import annotations
 
@@ -18,7 +23,10 @@ from ..types import EMOTIONS
 from .imageio import DecodedImage, WorkBox
 from .litert import BatchModel
 
+# Served: the upstream file byte for byte (training/convert_face_models.py checks its sha256).
 HSEMOTION_TFLITE = MODELS_DIR / "hsemotion_mobilenet7.tflite"
+# Made from it by training/quantize_face_models.py; not committed, not served.
+HSEMOTION_INT8_TFLITE = MODELS_DIR / "hsemotion_mobilenet7_int8.tflite"
 INPUT_SIZE = 224
 CROP_SCALE = 1.2
 _BGR_MEAN = np.array([103.939, 116.779, 123.68], np.float32)
@@ -39,16 +47,20 @@ def square_crop(rgb: np.ndarray, box: WorkBox, scale: float, size: int) -> np.nd
     return cv2.resize(patch, (size, size), interpolation=interp)
 
 
-class HSEmotion:
-    name = "hsemotion-mobilenet7"
+def model_input(crops: np.ndarray) -> np.ndarray:
+    """(N, 224, 224, 3) RGB crops → the model's input: BGR, float32, channel means subtracted."""
+    return crops[..., ::-1].astype(np.float32) - _BGR_MEAN
 
-    def __init__(self, path: Path | str = HSEMOTION_TFLITE, *, num_threads: int = 1):
+
+class HSEmotion:
+    def __init__(self, path: Path | str = HSEMOTION_TFLITE, *, num_threads: int = 1,
+                 name: str = "hsemotion-mobilenet7"):
         self.path = Path(path)
+        self.name = name
         self._model = BatchModel(self.path, num_threads)
 
     def inputs(self, rgb: np.ndarray, boxes: Sequence[WorkBox]) -> np.ndarray:
-        crops = [square_crop(rgb, b, CROP_SCALE, INPUT_SIZE) for b in boxes]
-        return np.stack(crops)[..., ::-1].astype(np.float32) - _BGR_MEAN
+        return model_input(np.stack([square_crop(rgb, b, CROP_SCALE, INPUT_SIZE) for b in boxes]))
 
     def predict_proba(self, image: DecodedImage, boxes: Sequence[WorkBox]) -> np.ndarray:
         """Faces of the working image (boxes in its pixels) → (N, 7) probabilities, EMOTIONS order."""
