@@ -198,6 +198,9 @@ class Config:
     texts_per_minute: int = 30  # texts, commands, stickers and the like
     presses_per_minute: int = 30  # "More" presses
     max_pending_per_user: int = 20
+    # Photos downloaded or being analysed at once; more wait their turn in arrival order. 16 keep
+    # two workers fed at Telegram's download latency and bound a burst's memory (docs/benchmarks.md).
+    photos_in_flight: int = 16
     max_download_bytes: int = 10 * 1024 * 1024
     download_timeout_s: int = 30  # getFile + download, then the user is told it took too long
     # "typing…" only for an answer that is slow to come (Telegram's advice for sendChatAction);
@@ -313,6 +316,7 @@ class Config:
             texts_per_minute=get_int("TEXTS_PER_MINUTE", 30),
             presses_per_minute=get_int("PRESSES_PER_MINUTE", 30),
             max_pending_per_user=get_int("MAX_PENDING_PER_USER", 20),
+            photos_in_flight=get_int("PHOTOS_IN_FLIGHT", 16),
             max_download_bytes=get_int("MAX_DOWNLOAD_BYTES", 10 * 1024 * 1024),
             download_timeout_s=get_int("DOWNLOAD_TIMEOUT_S", 30),
             typing_after_s=_delay("TYPING_AFTER_S", get("TYPING_AFTER_S"), 1.0),

@@ -8,9 +8,9 @@ ones (group -1) and stop there; anything else falls through to bot/handlers.py.
 """
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from gettext import NullTranslations as Tr
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -24,6 +24,9 @@ from . import keyboards, share, texts
 from . import services as svc
 from .limits import Verdict
 from .logs import current_trace
+
+if TYPE_CHECKING:
+    from recommender.pipeline import Analysis
 
 MAX_READ = 10
 GROUP = -1  # before bot/handlers.py's handlers (group 0)
@@ -66,22 +69,18 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if size is not None and size > services.config.max_download_bytes:
         await h._refuse_too_large(update, tr, size, services.config.max_download_bytes)
         raise ApplicationHandlerStop
-    typing = asyncio.create_task(h._chat_action(context, chat.id))
+    typing = h._TypingLater(context, chat.id, services.config.typing_after_s)
     try:
-        data = await h._download(update, context, tr, file_id)
-        if data is not None:
-            await _answer(update, services, tr, chat.id, data)
+        analysis = await h._read_photo(update, context, tr, file_id)
+        if analysis is not None:
+            await _answer(update, services, tr, chat.id, analysis)
     finally:
-        await typing
+        await typing.finished()
     raise ApplicationHandlerStop
 
 
-async def _answer(update: Update, services: svc.Services, tr: Tr, chat_id: int, data: bytes) -> None:
+async def _answer(update: Update, services: svc.Services, tr: Tr, chat_id: int, analysis: Analysis) -> None:
     trace = current_trace()
-    analysis = await h._faces_in(update, services, tr, data)
-    del data
-    if analysis is None:
-        return
     read = analysis.faces[:MAX_READ]
     decisions = [decide(services.calibration.read(f.scores.probs), services.calibration.unsure_below) for f in read]
     mood = room_mood([d.mood for d in decisions], [d.mood_probs for d in decisions])

@@ -52,6 +52,7 @@ from .downloads import DownloadFailed, TooLarge
 from .i18n import AUTO, Language
 from .limits import Verdict
 from .logs import current_trace
+from .processing import parked
 
 if TYPE_CHECKING:  # loads the models' runtime: the bot imports it when serving starts
     from recommender.pipeline import Analysis
@@ -506,13 +507,33 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # "typing…" once the answer is slow in coming (TYPING_AFTER_S), alongside the work.
     typing = _TypingLater(context, chat.id, services.config.typing_after_s)
     try:
-        data = await _download(update, context, tr, file_id)
-        if data is not None:
-            answer = _answer_photo(update, services, tr, user_id, data, settings)
-            del data  # the photo lives only as long as the analysis needs it, not until the reply
-            await answer
+        analysis = await _read_photo(update, context, tr, file_id)
+        if analysis is not None:
+            await _answer_photo(update, services, tr, user_id, analysis, settings)
     finally:
         await typing.finished()
+
+
+async def _read_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, tr: Tr, file_id: str) -> Analysis | None:
+    """Download + analysis in one of PHOTOS_IN_FLIGHT turns, taken in arrival order and waited for
+    without the update's processing slot: a burst holds a bounded number of photos in memory,
+    the first sent are answered first, and other updates keep flowing meanwhile. The bytes are
+    gone when this returns; None once the user was told why there is no analysis."""
+    turns = svc.get(context).photo_turns
+    taken = False
+    try:
+        async with parked():
+            await turns.acquire()
+            taken = True
+        data = await _download(update, context, tr, file_id)
+        if data is None:
+            return None
+        analysis = _faces_in(update, svc.get(context), tr, data)
+        del data  # held by the analysis alone, and only as long as it runs
+        return await analysis
+    finally:
+        if taken:
+            turns.release()
 
 
 class _TypingLater:
@@ -595,13 +616,9 @@ async def _faces_in(update: Update, services: svc.Services, tr: Tr, data: bytes)
     return analysis
 
 
-async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, data: bytes,
+async def _answer_photo(update: Update, services: svc.Services, tr: Tr, user_id: int, analysis: Analysis,
                         settings: UserSettings) -> None:
     trace = current_trace()
-    analysis = await _faces_in(update, services, tr, data)
-    del data
-    if analysis is None:
-        return
     seen = services.calibration.read(analysis.faces[0].scores.probs)
     decision = _decide(services, seen, settings)
     mood = decision.mood

@@ -36,12 +36,14 @@ class Services:
     floods: Floods = field(init=False)
     downloads: Downloader = field(init=False)
     charts: Charts = field(init=False)  # the diary's own pool: charts never queue before selfies
+    photo_turns: asyncio.Semaphore = field(init=False)  # photos downloaded or being read (PHOTOS_IN_FLIGHT)
 
     def __post_init__(self) -> None:
         c = self.config
         self.floods = Floods(c.photos_per_minute, c.texts_per_minute, c.presses_per_minute)
         self.downloads = Downloader(c.max_download_bytes, connections=min(c.max_concurrent_updates, BOT_API_CONNECTIONS))
         self.charts = Charts()
+        self.photo_turns = asyncio.Semaphore(c.photos_in_flight)
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.charts.close)

@@ -61,3 +61,26 @@ async def test_more_presses_are_flood_limited_with_one_alert(fake, pipeline, tmp
         alerts = [s for s in fake.sent if s.method == "answerCallbackQuery" and s.params.get("show_alert")]
         assert len(alerts) == 1 and alerts[0].params["text"] == texts.flooded(EN, "press", 0)
         assert fake.calls.count("answerCallbackQuery") == 5  # every press answered, once
+
+
+async def test_photos_wait_their_turn_in_order_without_holding_up_texts(fake, pipeline, tmp_path):
+    """PHOTOS_IN_FLIGHT: one photo in hand here (a download that hangs); the photos behind it wait in
+    the order sent, giving their processing slots back, so a text is answered at once."""
+    config = bot_config(fake, tmp_path, PHOTOS_IN_FLIGHT="1", MAX_CONCURRENT_UPDATES="2",
+                        DOWNLOAD_TIMEOUT_S="3")
+    async with running_bot(config, pipeline):
+        stuck, first, second, talker = (fake.user(420 + n) for n in range(4))
+        hanging = fake.add_misbehaving_file(hang=True)
+        await stuck.send_file_id(hanging)
+        await fake.wait_for(lambda: hanging in fake.downloads)
+        await first.send_photo(selfie_jpeg(), 512, 512)
+        await second.send_photo(selfie_jpeg(), 512, 512)
+        offered = time.monotonic()
+        await talker.send_text("/start")
+        reply = await talker.reply(timeout=2)  # before the stuck download gives up
+        assert "selfie" in reply.text and reply.at - offered < 1.0
+        assert fake.sent_to(first.id) == [] and fake.sent_to(second.id) == []  # still waiting
+        assert (await stuck.reply(timeout=10)).text == texts.download_slow(EN)
+        answers = [await first.reply(), await second.reply()]
+        assert all("open.spotify.com" in a.text for a in answers)
+        assert answers[0].at <= answers[1].at
