@@ -130,14 +130,17 @@ def test_every_group_of_faces_is_read_right_and_doubt_is_honest():
             assert r.mood_right / r.n >= 0.80, (g, r)
 
 
-def test_the_served_hsemotion_is_the_checked_import_not_the_int8_candidate(pipeline):
-    """The int8 version (training/quantize_face_models.py) is a bench candidate until it keeps every
-    group's bar (docs/emotion-model.md, "Quantised HSEmotion (issue 28)")."""
+def test_the_served_hsemotion_is_the_int8_file_its_card_describes(pipeline):
+    """Issue 28: the ensemble serves the int8 HSEmotion that training/quantize_face_models.py makes
+    (the file its card records), from the sha256-checked upstream import kept beside it."""
     import hashlib
+    import json
 
     from recommender.vision.hsemotion import HSEMOTION_INT8_TFLITE, HSEMOTION_TFLITE, HSEmotion
     from training.convert_face_models import HSEMOTION_SHA256
 
     served = [m.model for m in pipeline.model.members if isinstance(m.model, HSEmotion)]
-    assert [m.path for m in served] == [HSEMOTION_TFLITE] != [HSEMOTION_INT8_TFLITE]
+    assert [m.path for m in served] == [HSEMOTION_INT8_TFLITE]
+    card = json.loads((HSEMOTION_INT8_TFLITE.parent / "hsemotion.card.json").read_text(encoding="utf-8"))
+    assert hashlib.sha256(HSEMOTION_INT8_TFLITE.read_bytes()).hexdigest() == card["int8_version"]["file_sha256"]
     assert hashlib.sha256(HSEMOTION_TFLITE.read_bytes()).hexdigest() == HSEMOTION_SHA256

@@ -92,7 +92,7 @@ def build_member(name: str, threads: int) -> ExpressionModel:
     if name == "hsemotion-mobilenet7":
         from .hsemotion import HSEmotion
         return HSEmotion(num_threads=threads)
-    if name == "hsemotion-mobilenet7-int8":  # a candidate for benches and refits, not served
+    if name == "hsemotion-mobilenet7-int8":  # the served one (models/face_ensemble.json)
         from .hsemotion import HSEMOTION_INT8_TFLITE, HSEmotion
         if not HSEMOTION_INT8_TFLITE.exists():
             raise FileNotFoundError(f"{HSEMOTION_INT8_TFLITE} is made by `python -m training.quantize_face_models`")
