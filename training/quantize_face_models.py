@@ -3,10 +3,10 @@
     python -m training.quantize_face_models [--src FILE] [--fer-rows 800] [--float-ops 4]
         [--min-agreement 0.97] [--seed 0] [--out-dir models] [--no-card]
 
-The served model (models/hsemotion_mobilenet7.tflite, the upstream file byte for byte) is a
-*hybrid*: int8 weights, float activations, so every layer runs in float. This command makes a model
-that runs in int8, models/hsemotion_mobilenet7_int8.tflite (ensemble member
-"hsemotion-mobilenet7-int8"; not served, see docs/emotion-model.md):
+The upstream model (models/hsemotion_mobilenet7.tflite, byte for byte) is a *hybrid*: int8
+weights, float activations, so every layer runs in float. This command makes a model that runs in
+int8, models/hsemotion_mobilenet7_int8.tflite: the ensemble member "hsemotion-mobilenet7-int8" the
+bot serves (models/face_ensemble.json; why: docs/emotion-model.md):
 
 1. reads the source (default `$MML_MODELS_DIR/hsemotion-mobilenet7/mobilenet_7.tflite`, else the
    committed import) and checks its sha256 against SOURCES.md's, as convert_face_models does;
@@ -275,6 +275,14 @@ def diverse_agreement(import_path: Path, int8_path: Path) -> dict | None:
     return compare(a["import"][found], a["int8"][found])
 
 
+def served_member() -> str | None:
+    """The HSEmotion member models/face_ensemble.json names, if any."""
+    from recommender.vision.calibration import ENSEMBLE_JSON
+
+    names = [m["name"] for m in json.loads(ENSEMBLE_JSON.read_text(encoding="utf-8"))["members"]]
+    return next((n for n in names if n.startswith("hsemotion")), None)
+
+
 def tf_version() -> str:
     import tensorflow as tf
 
@@ -422,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "development machine"},
         "rss_added_mib": {**memory, "how": "VmRSS of a fresh process after loading the model and one invoke, "
                                            "minus before (training.quantize_face_models.rss_mib)"},
-        "served": HSEMOTION_INT8_TFLITE == HSEMOTION_TFLITE,
+        "served": served_member() == "hsemotion-mobilenet7-int8",
         "decision": DECISION,
         "tensorflow": tf_version(),
         "seed": args.seed,
